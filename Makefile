@@ -1,0 +1,34 @@
+# jhsim — the two commands of the README, and a few helpers.
+#   make demo   set up what is missing and run the guided demo
+#   make test   set up what is missing and run the whole test suite
+SWIFT ?= swift
+# The suite must never hang CI: SIGINT reaches the xctest child (see Docs/testing.md).
+TEST_TIMEOUT ?= 1800
+
+.PHONY: setup build demo test tsan fuzz bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(SWIFT) build
+
+demo: build
+	$(SWIFT) run --skip-build jhsim demo
+
+test: setup
+	timeout -s INT -k 10 $(TEST_TIMEOUT) $(SWIFT) test
+
+# Thread Sanitizer over the machine and hypervisor layers (real Dispatch threads).
+tsan: setup
+	timeout -s INT -k 10 $(TEST_TIMEOUT) $(SWIFT) test --sanitize=thread --scratch-path .build-tsan \
+		--filter 'JHMachineTests|JHLinuxTests|JHHypervisorTests'
+
+fuzz: setup
+	bash scripts/fuzz-config.sh
+
+bench: setup
+	cd Benchmarks && $(SWIFT) package benchmark
+
+clean:
+	rm -rf .build .build-*

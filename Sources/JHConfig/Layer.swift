@@ -1,0 +1,1 @@
+// The JHConfig layer. See Docs/architecture.md for what it owns.

@@ -1,0 +1,1 @@
+// The JHDriver layer. See Docs/architecture.md for what it owns.

@@ -1,0 +1,1 @@
+// The JHHypervisor layer. See Docs/architecture.md for what it owns.

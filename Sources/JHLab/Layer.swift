@@ -1,0 +1,1 @@
+// The JHLab layer. See Docs/architecture.md for what it owns.

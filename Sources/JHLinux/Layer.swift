@@ -1,0 +1,1 @@
+// The JHLinux layer. See Docs/architecture.md for what it owns.

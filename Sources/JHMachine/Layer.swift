@@ -1,0 +1,1 @@
+// The JHMachine layer. See Docs/architecture.md for what it owns.
