@@ -1,0 +1,140 @@
+import Dispatch
+import JHABI
+
+/// Which executor runs vCPU work.
+public enum ExecutorKind: String, Sendable, Codable, CaseIterable {
+    /// Real threads: every vCPU owns a serial `DispatchQueue`; work for CPU n runs there.
+    case dispatch
+    /// The same work items run on the caller's thread: fast, for sweeps and benchmarks.
+    case inline
+}
+
+/// Runs work "on a CPU". Both implementations must give byte-identical traces for the
+/// same seed, which holds because the caller always waits for the work it hands off and
+/// broadcast results come back in CPU order.
+///
+/// The rule that keeps libdispatch's 255-thread pool from deadlocking: a *caller* may
+/// block waiting for a target CPU, a *target* never blocks on anything but a nested
+/// handoff. Suspended, parked or offline CPUs are states in data, not waiting threads.
+public protocol VCPUExecutor: AnyObject, Sendable {
+    var kind: ExecutorKind { get }
+    /// Runs `work` on CPU `cpu`'s thread and returns its result once it finished.
+    func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T
+    /// Runs `work(cpu)` for every CPU at once, each on its own thread; results come back in
+    /// the order of `cpus`. Each work item may touch only its own CPU's state.
+    func broadcast<T>(_ cpus: [CPUID], _ work: (CPUID) -> T) -> [T]
+}
+
+/// Carries a value across a thread handoff that the caller waits for.
+///
+/// The handoff is structured (the sender blocks until the receiver is done, and the
+/// semaphore/group gives the happens-before edge both ways), so the value is never used
+/// by two threads at once. That is the one place this package vouches for sendability.
+struct Handoff<Value>: @unchecked Sendable {
+    var value: Value
+}
+
+/// Runs every work item directly on the calling thread.
+public final class InlineExecutor: VCPUExecutor {
+    public init() {}
+    public var kind: ExecutorKind { .inline }
+    public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
+        try work()
+    }
+    public func broadcast<T>(_ cpus: [CPUID], _ work: (CPUID) -> T) -> [T] {
+        cpus.map(work)
+    }
+}
+
+/// One serial `DispatchQueue` per vCPU: work for CPU n really executes on a thread that
+/// libdispatch gives that queue.
+public final class DispatchExecutor: VCPUExecutor {
+    private let queues: [DispatchQueue]
+    private let key = DispatchSpecificKey<Int>()
+    /// A handoff that does not finish in this time is a simulator bug (a cycle of CPUs
+    /// waiting for each other); it stops the process with a message instead of hanging.
+    private let deadlockTimeoutSeconds: Int
+
+    public init(cpuCount: Int, deadlockTimeoutSeconds: Int = 120) {
+        self.deadlockTimeoutSeconds = deadlockTimeoutSeconds
+        let key = self.key
+        queues = (0..<cpuCount).map { i in
+            let q = DispatchQueue(label: "jhsim.vcpu\(i)")
+            q.setSpecific(key: key, value: i)
+            return q
+        }
+    }
+
+    public var kind: ExecutorKind { .dispatch }
+
+    /// The vCPU whose queue the current thread is running, if any.
+    public var currentCPU: CPUID? { DispatchQueue.getSpecific(key: key) }
+
+    public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
+        precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
+        if currentCPU == cpu { return try work() }
+        return try withoutActuallyEscaping(work) { (escapable) throws(E) -> T in
+            let job = Job<T, E>(escapable)
+            let done = DispatchSemaphore(value: 0)
+            queues[cpu].async {
+                job.execute()
+                done.signal()
+            }
+            wait(done, what: "vCPU \(cpu)")
+            switch job.result! {
+            case .success(let v): return v
+            case .failure(let e): throw e
+            }
+        }
+    }
+
+    public func broadcast<T>(_ cpus: [CPUID], _ work: (CPUID) -> T) -> [T] {
+        if cpus.isEmpty { return [] }
+        let here = currentCPU
+        return withoutActuallyEscaping(work) { escapable in
+            let box = Holder(escapable)
+            defer { box.work = nil }
+            let slots = UnsafeMutablePointer<T?>.allocate(capacity: cpus.count)
+            slots.initialize(repeating: nil, count: cpus.count)
+            defer { slots.deinitialize(count: cpus.count); slots.deallocate() }
+            let out = Handoff(value: slots)
+            let group = DispatchGroup()
+            var local: [Int] = []
+            for (i, cpu) in cpus.enumerated() {
+                precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
+                if cpu == here { local.append(i); continue }
+                queues[cpu].async(group: group) { (out.value + i).pointee = box.work!(cpu) }
+            }
+            for i in local { (slots + i).pointee = escapable(cpus[i]) }
+            if group.wait(timeout: .now() + .seconds(deadlockTimeoutSeconds)) == .timedOut {
+                fatalError("jhsim: broadcast to CPUs \(cpus) did not finish in \(deadlockTimeoutSeconds) s: simulator deadlock")
+            }
+            return (0..<cpus.count).map { slots[$0]! }
+        }
+    }
+
+    private func wait(_ sem: DispatchSemaphore, what: String) {
+        if sem.wait(timeout: .now() + .seconds(deadlockTimeoutSeconds)) == .timedOut {
+            fatalError("jhsim: handoff to \(what) did not finish in \(deadlockTimeoutSeconds) s: simulator deadlock")
+        }
+    }
+}
+
+/// One handed-off work item. The target drops the closure before it signals, so the
+/// non-escaping closure really does not outlive the caller's wait.
+private final class Job<T, E: Error>: @unchecked Sendable {
+    private var work: (() throws(E) -> T)?
+    /// Written by the target thread before it signals, read by the caller after waiting.
+    var result: Result<T, E>?
+    init(_ work: @escaping () throws(E) -> T) { self.work = work }
+    func execute() {
+        result = Result { () throws(E) -> T in try work!() }
+        work = nil
+    }
+}
+
+/// Broadcast work shared by the target threads; cleared once every target has finished.
+private final class Holder<A, R>: @unchecked Sendable {
+    var work: ((A) -> R)?
+    init(_ work: @escaping (A) -> R) { self.work = work }
+}

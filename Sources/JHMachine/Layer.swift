@@ -1,1 +1,0 @@
-// The JHMachine layer. See Docs/architecture.md for what it owns.

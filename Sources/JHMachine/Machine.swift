@@ -1,0 +1,212 @@
+import JHABI
+
+/// The simulated hardware and the engine that runs it: vCPUs and their executor, the
+/// virtual clock, the agenda of events, the seeded RNG, physical memory, the trace and
+/// the fault-point seam.
+///
+/// Higher layers (Linux, hypervisor, driver) hold a reference to one `Machine`; nothing
+/// in the package is global. A run is a pure function of the seed and the inputs.
+///
+/// Thread safety: mutable state is touched only by the one activity that is running.
+/// Work handed to another vCPU's thread runs while the handing thread waits (see
+/// `Handoff`), so accesses never overlap; broadcast work may touch only per-CPU state and
+/// records into `LocalContext`. Thread Sanitizer checks this in CI.
+public final class Machine: @unchecked Sendable {
+    public let cpuCount: Int
+    public let seed: UInt64
+    public var rng: SplitMix64
+    public var cost: CostModel
+    /// Which upstream quirks every layer reproduces.
+    public var profile: Profile
+    public let executor: any VCPUExecutor
+    public var trace: TraceLog
+    public var faults: FaultInjector
+    public var memory = PhysicalMemory()
+    public var events = EventQueue()
+    /// The running activity's clock.
+    public private(set) var now: VirtualTime = .zero
+    /// The latest time any activity has reached.
+    public private(set) var horizon: VirtualTime = .zero
+    /// Set while a broadcast runs; recording from broadcast work is a bug.
+    private var inBroadcast = false
+    /// Layers describe each CPU for one-line status and hang reports.
+    private var statusProviders: [(String, (CPUID) -> String)] = []
+
+    public static let maxCPUs = 4096
+
+    /// - Parameters:
+    ///   - cpuCount: 1…4096 vCPUs.
+    ///   - seed: every random choice of the run derives from it.
+    public init(cpuCount: Int, seed: UInt64, executor kind: ExecutorKind = .dispatch,
+                cost: CostModel = CostModel(), profile: Profile = .upstream, faults: FaultInjector = FaultInjector(),
+                traceCapacity: Int = 1 << 20) throws(MachineError) {
+        guard cpuCount >= 1 && cpuCount <= Self.maxCPUs else {
+            throw MachineError.badCPUCount(cpuCount)
+        }
+        self.cpuCount = cpuCount
+        self.seed = seed
+        rng = SplitMix64(seed: seed)
+        self.cost = cost
+        self.profile = profile
+        self.faults = faults
+        trace = TraceLog(capacity: traceCapacity)
+        switch kind {
+        case .dispatch: executor = DispatchExecutor(cpuCount: cpuCount)
+        case .inline: executor = InlineExecutor()
+        }
+    }
+
+    public var allCPUs: CPUSet { CPUSet(range: 0..<cpuCount) }
+
+    // MARK: Time
+
+    /// Charges `d` of virtual time to the running activity.
+    public func advance(_ d: VirtualDuration) {
+        precondition(!inBroadcast, "broadcast work must use its LocalContext")
+        now = now + d
+        if horizon < now { horizon = now }
+    }
+
+    /// Moves the running activity's clock forward to `t` (waiting); never backwards.
+    public func wait(until t: VirtualTime) {
+        if now < t { now = t }
+        if horizon < now { horizon = now }
+    }
+
+    // MARK: Trace
+
+    /// Records one step at the current time.
+    @discardableResult
+    public func record(_ layer: TraceLayer, _ op: String, cpu: CPUID? = nil, _ detail: String = "",
+                       result: TraceResult = .none, phase: TracePhase = .instant,
+                       mirrors: String? = nil) -> UInt64 {
+        precondition(!inBroadcast, "broadcast work must use its LocalContext")
+        return trace.append(TraceEvent(time: now, cpu: cpu, layer: layer, phase: phase, op: op,
+                                       detail: detail, result: result, mirrors: mirrors))
+    }
+
+    // MARK: Faults
+
+    /// The fault-point seam: every primitive that can fail calls this first. Throws the
+    /// planned errno (and records the injection) when the active plan says so.
+    public func check(_ site: FaultSite) throws(Errno) {
+        precondition(!inBroadcast, "fault sites are checked outside broadcast work")
+        guard let e = faults.decide(site) else { return }
+        record(.fault, "inject", cpu: site.cpu, site.description, result: .error(e))
+        throw e
+    }
+
+    // MARK: Running work on vCPUs
+
+    /// Runs `work` on CPU `cpu`'s thread (its serial queue) and waits for it.
+    public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
+        try executor.run(on: cpu, work)
+    }
+
+    /// Per-CPU scratch space for broadcast work: its own clock offset and trace buffer,
+    /// merged in CPU order afterwards so the trace never depends on thread timing.
+    public struct LocalContext {
+        public let cpu: CPUID
+        public private(set) var elapsed = VirtualDuration.zero
+        var events: [TraceEvent] = []
+        let start: VirtualTime
+        public mutating func advance(_ d: VirtualDuration) { elapsed = elapsed + d }
+        public mutating func record(_ layer: TraceLayer, _ op: String, _ detail: String = "",
+                                    result: TraceResult = .none, mirrors: String? = nil) {
+            events.append(TraceEvent(time: start + elapsed, cpu: cpu, layer: layer, op: op,
+                                     detail: detail, result: result, mirrors: mirrors))
+        }
+    }
+
+    /// Runs `work` on every CPU of `cpus` at once (an IPI broadcast). The activity's clock
+    /// advances by the slowest CPU's time; events are recorded in ascending CPU order.
+    public func broadcast<T>(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> T) -> [T] {
+        let list = Array(cpus)
+        let start = now
+        inBroadcast = true
+        let outcomes: [(T, LocalContext)] = executor.broadcast(list) { cpu in
+            var ctx = LocalContext(cpu: cpu, start: start)
+            let r = work(cpu, &ctx)
+            return (r, ctx)
+        }
+        inBroadcast = false
+        var slowest = VirtualDuration.zero
+        for (_, ctx) in outcomes {
+            for e in ctx.events { trace.append(e) }
+            if slowest < ctx.elapsed { slowest = ctx.elapsed }
+        }
+        advance(slowest)
+        return outcomes.map(\.0)
+    }
+
+    // MARK: Events
+
+    /// Schedules an activity at virtual time `t`.
+    public func schedule(at t: VirtualTime, _ label: String, _ action: @escaping () -> Void) {
+        events.schedule(at: t, label: label, action)
+    }
+
+    /// Runs scheduled activities in (time, sequence) order until none is left or `limit`
+    /// events ran. Each starts with the clock at its own scheduled time.
+    /// - Returns: the number of events run.
+    @discardableResult
+    public func runEvents(limit: Int = .max) -> Int {
+        var n = 0
+        while n < limit, let e = events.popNext() {
+            now = e.time
+            if horizon < now { horizon = now }
+            e.action()
+            n += 1
+        }
+        return n
+    }
+
+    // MARK: Status
+
+    /// Registers a describer of CPUs for status lines and hang reports, e.g. the Linux
+    /// hotplug state or the hypervisor owner. Capture layers weakly.
+    public func addStatusProvider(_ name: String, _ describe: @escaping (CPUID) -> String) {
+        statusProviders.append((name, describe))
+    }
+
+    /// One readable line per CPU, from every registered layer.
+    public func statusLine(_ cpu: CPUID) -> String {
+        let parts = statusProviders.map { "\($0.0): \($0.1(cpu))" }
+        return "cpu\(cpu): " + (parts.isEmpty ? "powered" : parts.joined(separator: "; "))
+    }
+}
+
+/// Errors in setting up a machine.
+public enum MachineError: Error, Hashable, Sendable, CustomStringConvertible {
+    case badCPUCount(Int)
+    public var description: String {
+        switch self {
+        case .badCPUCount(let n): "a machine has 1…\(Machine.maxCPUs) CPUs, not \(n)"
+        }
+    }
+}
+
+/// A wait that no event can ever end: the simulator stops it and reports where.
+///
+/// Thrown instead of hanging the process (e.g. a management hypercall waiting forever
+/// for an inmate that never answers, with `msg_reply_timeout` 0).
+public struct SimulationHang: Error, Sendable, CustomStringConvertible {
+    /// What was waiting, e.g. "hypervisor on cpu0 in cell_exchange_message(apic-demo)".
+    public var waiter: String
+    /// Why nothing can end the wait.
+    public var reason: String
+    /// One status line per CPU at the moment of the hang.
+    public var cpuStatus: [String]
+    public var time: VirtualTime
+
+    public init(waiter: String, reason: String, machine: Machine) {
+        self.waiter = waiter
+        self.reason = reason
+        cpuStatus = (0..<machine.cpuCount).map(machine.statusLine)
+        time = machine.now
+    }
+
+    public var description: String {
+        "hang at \(time): \(waiter) waits forever: \(reason)\n" + cpuStatus.map { "  " + $0 }.joined(separator: "\n")
+    }
+}

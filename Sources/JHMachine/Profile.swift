@@ -1,0 +1,83 @@
+/// A known deviation of upstream Jailhouse (siemens/jailhouse e57d1eff) from what it
+/// evidently intends (jailhouse-behaviour.md §6.2). The `upstream` profile reproduces
+/// each one bug-for-bug; the `fixed` profile corrects it. Numbers follow §6.2.
+public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
+    /// 1: CELL_CREATE with a foreign architecture logs an error but returns 0 and creates nothing.
+    case archMismatchReturnsSuccess = "arch-mismatch-returns-success"
+    /// 2: PCI devices claimed for a cell stay on the stub when the CELL_CREATE hypercall fails.
+    case pciClaimLeaksOnFailedCreate = "pci-claim-leaks-on-failed-create"
+    /// 3: the create rollback brings admin-offlined CPUs online, and a failed `add_cpu`
+    ///    leaves the CPU's bit in `offlined_cpus`.
+    case createRollbackOnlinesAllCPUs = "create-rollback-onlines-all-cpus"
+    /// 4: a failing disable has already destroyed cells and removed root IVSHMEM devices.
+    case disableNotSideEffectFree = "disable-not-side-effect-free"
+    /// 5: a failed `add_cpu` on destroy is only logged; the CPU stays offline, in root,
+    ///    outside `offlined_cpus`, and blocks disable.
+    case destroyAddCPUFailureOnlyLogged = "destroy-add-cpu-failure-only-logged"
+    /// 6: when CELL_START fails after the prologue, the target CPUs stay suspended.
+    case startErrorLeavesTargetSuspended = "start-error-leaves-target-suspended"
+    /// 7: neither the driver nor the hypervisor checks config_size against the size the
+    ///    config's own counts imply, so truncated configs are read past their end.
+    case noConfigLengthCheck = "no-config-length-check"
+    /// 11: the hypervisor takes the root cell id from the system config, which the driver
+    ///     never rewrites (its own root id is always 0).
+    case rootIDFromSystemConfig = "root-id-from-system-config"
+    /// 12: FAILED_COMM_REV (and RUNNING_LOCKED) do not end the comm-region message wait.
+    case commRevDoesNotShortCircuit = "comm-rev-does-not-short-circuit"
+    /// 13: unknown ioctls return -EINVAL rather than -ENOTTY.
+    case unknownIoctlIsEINVAL = "unknown-ioctl-is-einval"
+
+    /// The §6.2 item number.
+    public var number: Int {
+        switch self {
+        case .archMismatchReturnsSuccess: 1
+        case .pciClaimLeaksOnFailedCreate: 2
+        case .createRollbackOnlinesAllCPUs: 3
+        case .disableNotSideEffectFree: 4
+        case .destroyAddCPUFailureOnlyLogged: 5
+        case .startErrorLeavesTargetSuspended: 6
+        case .noConfigLengthCheck: 7
+        case .rootIDFromSystemConfig: 11
+        case .commRevDoesNotShortCircuit: 12
+        case .unknownIoctlIsEINVAL: 13
+        }
+    }
+
+    /// One line for `jhsim quirks`.
+    public var summary: String {
+        switch self {
+        case .archMismatchReturnsSuccess: "cell create with a foreign architecture returns 0 and creates nothing"
+        case .pciClaimLeaksOnFailedCreate: "PCI claims are not released when the CELL_CREATE hypercall fails"
+        case .createRollbackOnlinesAllCPUs: "create rollback onlines admin-offlined CPUs; failed add_cpu leaves offlined_cpus stale"
+        case .disableNotSideEffectFree: "a failing disable has already destroyed cells and removed IVSHMEM devices"
+        case .destroyAddCPUFailureOnlyLogged: "destroy only logs a failed add_cpu; the CPU stays offline and blocks disable"
+        case .startErrorLeavesTargetSuspended: "a failed cell start leaves the cell's CPUs suspended"
+        case .noConfigLengthCheck: "config_size is never checked against the config's computed size"
+        case .rootIDFromSystemConfig: "the hypervisor's root id comes from the system config, not the driver"
+        case .commRevDoesNotShortCircuit: "FAILED_COMM_REV does not end a comm-region message wait"
+        case .unknownIoctlIsEINVAL: "unknown ioctls return EINVAL instead of ENOTTY"
+        }
+    }
+}
+
+/// Which quirks a run reproduces.
+public struct Profile: Hashable, Sendable, Codable {
+    public var name: String
+    public var quirks: Set<Quirk>
+    public init(name: String, quirks: Set<Quirk>) { self.name = name; self.quirks = quirks }
+
+    /// Bug-for-bug siemens/jailhouse e57d1eff: what learners see by default.
+    public static let upstream = Profile(name: "upstream", quirks: Set(Quirk.allCases))
+    /// Every quirk corrected.
+    public static let fixed = Profile(name: "fixed", quirks: [])
+
+    public static func named(_ name: String) -> Profile? {
+        switch name {
+        case "upstream": .upstream
+        case "fixed": .fixed
+        default: nil
+        }
+    }
+
+    public func has(_ q: Quirk) -> Bool { quirks.contains(q) }
+}
