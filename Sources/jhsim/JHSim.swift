@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import JHLab
 
 /// `jhsim`: the command-line face of the simulator, thin over JHLab and JHConfig.
 /// Subcommands mirror tools/jailhouse.c where they overlap.
@@ -7,7 +9,142 @@ struct JHSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jhsim",
         abstract: "A deterministic simulator of the Jailhouse partitioning hypervisor.",
-        version: "0.1.0",
-        subcommands: [ConfigCommand.self]
+        discussion: """
+        Commands that overlap with the real `jailhouse` tool take the same arguments and \
+        print the same output and errors. Every machine command accepts --lab DIR and \
+        --fault RULE (repeatable). Run `jhsim demo` for a guided tour.
+        """,
+        version: "jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)",
+        subcommands: [
+            LabCmd.self, EnableCmd.self, DisableCmd.self, ConsoleCmd.self, CellCmd.self,
+            CPUCmd.self, CPUsCmd.self, InmateCmd.self, TraceCmd.self, DrawCmd.self, RunCmd.self,
+            DemoCmd.self, FaultsCmd.self, QuirksCmd.self, ConfigCommand.self,
+        ]
     )
+
+    /// Lets `--lab DIR` and `--fault RULE` also come before the command name
+    /// (`jhsim --lab /tmp/l cell list`): they are moved behind it, where JHLab reads them.
+    static func main() {
+        var args = Array(CommandLine.arguments.dropFirst())
+        var moved: [String] = []
+        while let first = args.first, first == "--lab" || first == "--fault", args.count >= 2 {
+            moved += args.prefix(2)
+            args.removeFirst(2)
+        }
+        if !moved.isEmpty, !args.isEmpty {
+            args.insert(contentsOf: moved, at: 1)
+        } else {
+            args = moved + args
+        }
+        main(args)
+    }
+}
+
+/// Runs a learner-facing command through JHLab's runner and exits with its status.
+func forward(_ argv: [String]) throws {
+    let env = ProcessInfo.processInfo
+    let runner = LabCommandRunner(
+        factory: .standard,
+        environment: LabEnvironment(currentDirectory: FileManager.default.currentDirectoryPath,
+                                    variables: env.environment,
+                                    stderrIsTerminal: isatty(2) == 1))
+    let result = runner.run(argv) { line in
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+    FileHandle.standardOutput.write(Data(result.stdout.utf8))
+    FileHandle.standardError.write(Data(result.stderr.utf8))
+    if result.status != 0 { throw ExitCode(result.status) }
+}
+
+/// The common shape of a forwarding subcommand: every argument goes to JHLab as is, so
+/// the parsing rules of tools/jailhouse.c apply unchanged.
+protocol Forwarding: ParsableCommand {
+    var arguments: [String] { get }
+}
+extension Forwarding {
+    func run() throws { try forward([Self._commandName] + arguments) }
+}
+
+struct LabCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "lab",
+        abstract: "Create, reset or describe the lab (a simulated machine that lives across invocations).",
+        usage: "jhsim lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]\njhsim lab reset\njhsim lab info")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct EnableCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "enable",
+        abstract: "Enable the hypervisor (JAILHOUSE_ENABLE); the default 4-CPU lab uses the built-in qemu-x86.",
+        usage: "jhsim enable [SYSCONFIG]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct DisableCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable the hypervisor (JAILHOUSE_DISABLE).")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct ConsoleCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "console", abstract: "Print the hypervisor console.",
+        usage: "jhsim console [-f|--follow]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct CellCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "cell",
+        abstract: "Create, list, load, start, shut down, destroy cells; show statistics.",
+        usage: """
+        jhsim cell create CELLCONFIG
+        jhsim cell list [--json]
+        jhsim cell load {ID|[--name] NAME} {IMAGE | -s|--string STRING} [-a|--address ADDRESS] ...
+        jhsim cell start {ID|[--name] NAME} [--inmate KIND]
+        jhsim cell shutdown {ID|[--name] NAME}
+        jhsim cell destroy {ID|[--name] NAME}
+        jhsim cell stats {ID|[--name] NAME}
+        """)
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct CPUCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "cpu", abstract: "Admin CPU hotplug.",
+        usage: "jhsim cpu online|offline N")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct CPUsCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "cpus",
+        abstract: "Every CPU as Linux, the driver and the hypervisor see it.", usage: "jhsim cpus [--json]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct InmateCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "inmate",
+        abstract: "Choose how a cell's inmate behaves.", usage: "jhsim inmate {ID|[--name] NAME} KIND")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct TraceCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "trace",
+        abstract: "The steps of the last command(s), optionally explained or exported for Perfetto.",
+        usage: "jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct DrawCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "draw",
+        abstract: "Draw the CPU-ownership timeline (SVG) or the state machines (Graphviz DOT).",
+        usage: "jhsim draw timeline [-o FILE.svg]\njhsim draw states [-o FILE.dot]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct RunCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "run",
+        abstract: "Run a scenario file (commands plus expectations) on a fresh box.",
+        usage: "jhsim run SCENARIO [--trace] [--json] [--in-lab]")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct DemoCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "demo",
+        abstract: "The guided tour on the built-in 4-CPU machine (no files needed).")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct FaultsCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "faults",
+        abstract: "List every fault site for --fault.", usage: "jhsim faults list")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+}
+struct QuirksCmd: Forwarding {
+    static let configuration = CommandConfiguration(commandName: "quirks",
+        abstract: "The upstream quirks and whether the lab's profile has them.")
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
 }

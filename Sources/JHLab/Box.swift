@@ -1,0 +1,156 @@
+import Foundation
+import JHABI
+import JHMachine
+
+/// Which cell a command names, as tools/jailhouse.c `parse_cell_id` decides it: a
+/// non-negative number that parses completely is an id, anything else a name.
+public enum CellSelector: Hashable, Sendable, Codable, CustomStringConvertible {
+    case id(Int32)
+    case name(String)
+
+    /// The cell-id argument rules of `parse_cell_id`: `--name X` forces a name; an
+    /// argument that `strtoll(…, 0)` parses completely to a value ≥ 0 is an id (values
+    /// above `Int32.max` wrap like the C assignment to `int`); anything else is a name,
+    /// truncated to 31 characters.
+    public static func parse(_ args: inout ArraySlice<String>) -> CellSelector? {
+        guard let first = args.popFirst() else { return nil }
+        if first == "--name" {
+            guard let n = args.popFirst() else { return nil }
+            return .name(truncatedName(n))
+        }
+        if let v = CNumber.strtoll(first), v >= 0 {
+            return .id(Int32(truncatingIfNeeded: v))
+        }
+        return .name(truncatedName(first))
+    }
+
+    static func truncatedName(_ s: String) -> String {
+        let bytes = Array(s.utf8.prefix(CellName.maxLength))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public var description: String {
+        switch self {
+        case .id(let i): "\(i)"
+        case .name(let n): n
+        }
+    }
+}
+
+/// One image of `jailhouse cell load`: the bytes and the cell-virtual target address.
+public struct PreloadImage: Hashable, Sendable, Codable {
+    public var bytes: Data
+    public var target: UInt64
+    public init(bytes: Data, target: UInt64) { self.bytes = bytes; self.target = target }
+}
+
+/// What a command hands the driver through `ioctl(2)`; the box turns it into argument
+/// structs in the calling process's user memory.
+public enum IoctlPayload: Hashable, Sendable {
+    /// JAILHOUSE_ENABLE: a pointer to the whole system config image.
+    case systemConfig([UInt8])
+    /// JAILHOUSE_DISABLE: no argument.
+    case none
+    /// JAILHOUSE_CELL_CREATE: `struct jailhouse_cell_create` over the config image.
+    case cellConfig([UInt8])
+    /// JAILHOUSE_CELL_START / _DESTROY: `struct jailhouse_cell_id`.
+    case cellID(CellSelector)
+    /// JAILHOUSE_CELL_LOAD: `struct jailhouse_cell_load` plus images (none = shutdown).
+    case cellLoad(CellSelector, [PreloadImage])
+}
+
+/// One CPU as `jhsim cpus` shows it, gathered from every layer.
+public struct CPUStatus: Hashable, Sendable, Codable {
+    public var cpu: Int
+    /// Linux's view: is the CPU in `cpu_online_mask`?
+    public var online: Bool
+    /// The Linux hotplug state name (e.g. `online`, `offline`).
+    public var hotplugState: String
+    /// The owning cell id in the hypervisor, nil when it is not enabled.
+    public var owner: UInt32?
+    public var ownerName: String?
+    /// The hypervisor's per-CPU state (`inactive`, `running root`, `parked`, …).
+    public var hypervisorState: String
+    /// Whether the hypervisor marked the CPU failed.
+    public var failed: Bool
+
+    public init(cpu: Int, online: Bool, hotplugState: String, owner: UInt32?, ownerName: String?,
+                hypervisorState: String, failed: Bool) {
+        self.cpu = cpu; self.online = online; self.hotplugState = hotplugState
+        self.owner = owner; self.ownerName = ownerName
+        self.hypervisorState = hypervisorState; self.failed = failed
+    }
+}
+
+/// The parameters a box is built from. Together with the command log they determine
+/// everything: a lab is these plus its log.
+public struct BoxParameters: Hashable, Sendable, Codable {
+    public var cpus: Int
+    public var seed: UInt64
+    public var profile: String
+    public var executor: ExecutorKind
+
+    /// The default lab: the built-in qemu-x86 machine's 4 CPUs.
+    public static let defaultCPUs = 4
+
+    public init(cpus: Int = BoxParameters.defaultCPUs, seed: UInt64 = 0, profile: String = "upstream",
+                executor: ExecutorKind = .dispatch) {
+        self.cpus = cpus; self.seed = seed; self.profile = profile; self.executor = executor
+    }
+}
+
+/// A whole simulated box: a machine with Linux, the hypervisor and the Jailhouse driver.
+///
+/// The lab talks to the lower layers only through this protocol, so its views,
+/// persistence and CLI are testable on their own and the integration lives in one file.
+public protocol JailhouseBox: AnyObject {
+    var machine: Machine { get }
+    /// Issues one ioctl on `/dev/jailhouse` from a fresh privileged process, the way
+    /// tools/jailhouse.c does. Returns 0 or -errno.
+    /// - Parameter signalAfter: deliver a signal to the process this long after the
+    ///   ioctl starts (to interrupt `mutex_lock_interruptible`), if set.
+    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64
+    /// `read()` on the device: the hypervisor console.
+    func readConsole() -> String
+    /// A sysfs read, e.g. `/sys/devices/jailhouse/cells/1/name`.
+    func sysfsRead(_ path: String) throws(Errno) -> String
+    /// A sysfs directory listing (any order).
+    func sysfsList(_ path: String) throws(Errno) -> [String]
+    /// Admin CPU hotplug (`echo 0|1 > /sys/devices/system/cpu/cpuN/online`).
+    func setCPU(_ cpu: Int, online: Bool) -> Errno?
+    func cpuStatus(_ cpu: Int) -> CPUStatus
+    /// Chooses the inmate behaviour of a cell by hypervisor id; false for a bad kind.
+    func setInmate(_ kind: String, forCell id: UInt32) -> Bool
+    /// The kernel log.
+    var dmesg: [String] { get }
+}
+
+/// What the lab needs from the lower layers besides a box: built-in configs and catalogs.
+public struct BoxFactory: Sendable {
+    public var make: @Sendable (BoxParameters) throws -> any JailhouseBox
+    /// The built-in system config for a machine with this many CPUs, if there is one.
+    public var builtinSystemConfig: @Sendable (Int) -> (name: String, bytes: [UInt8])?
+    /// A built-in cell config by name (`tiny-demo`, …).
+    public var builtinCellConfig: @Sendable (String) -> [UInt8]?
+    public var builtinCellNames: [String]
+    /// Every fault site of every layer, in layer order.
+    public var faultCatalog: [FaultSiteInfo]
+    /// Inmate kinds `cell start --inmate` accepts.
+    public var inmateKinds: [String]
+    /// Reads a cell config's name and CPU set (for messages and the timeline legend).
+    public var describeCellConfig: @Sendable ([UInt8]) -> (name: String, cpus: CPUSet)?
+
+    public init(make: @escaping @Sendable (BoxParameters) throws -> any JailhouseBox,
+                builtinSystemConfig: @escaping @Sendable (Int) -> (name: String, bytes: [UInt8])?,
+                builtinCellConfig: @escaping @Sendable (String) -> [UInt8]?,
+                builtinCellNames: [String], faultCatalog: [FaultSiteInfo], inmateKinds: [String],
+                describeCellConfig: @escaping @Sendable ([UInt8]) -> (name: String, cpus: CPUSet)?) {
+        self.make = make
+        self.builtinSystemConfig = builtinSystemConfig
+        self.builtinCellConfig = builtinCellConfig
+        self.builtinCellNames = builtinCellNames
+        self.faultCatalog = faultCatalog
+        self.inmateKinds = inmateKinds
+        self.describeCellConfig = describeCellConfig
+    }
+}

@@ -1,0 +1,392 @@
+import Foundation
+import JHABI
+import JHMachine
+
+/// What running one command printed and returned.
+public struct CommandResult: Hashable, Sendable {
+    public var stdout: String
+    public var stderr: String
+    public var status: Int32
+    public init(stdout: String = "", stderr: String = "", status: Int32 = 0) {
+        self.stdout = stdout; self.stderr = stderr; self.status = status
+    }
+}
+
+/// The process environment a command sees, passed in rather than read from globals so
+/// commands run in-process under tests exactly as in the real binary.
+public struct LabEnvironment: Sendable {
+    public var currentDirectory: String
+    public var variables: [String: String]
+    /// Progress lines are shown only on a terminal.
+    public var stderrIsTerminal: Bool
+    public init(currentDirectory: String, variables: [String: String] = [:], stderrIsTerminal: Bool = false) {
+        self.currentDirectory = currentDirectory; self.variables = variables
+        self.stderrIsTerminal = stderrIsTerminal
+    }
+}
+
+/// Collected output of a command.
+public struct Output {
+    public var stdout = ""
+    public var stderr = ""
+    /// Both streams interleaved in order (for scenario transcripts).
+    public var merged = ""
+    /// Live sink for progress lines, which bypass the captured streams.
+    var progress: ((String) -> Void)?
+    public init() {}
+    public mutating func out(_ s: String) { stdout += s; merged += s }
+    public mutating func err(_ s: String) { stderr += s; merged += s }
+}
+
+/// A usage error: the message plus the usage lines of the command.
+struct UsageError: Error {
+    var message: String
+}
+
+/// The version `jhsim --version` prints and lab files record.
+public enum JHSimVersion {
+    public static let string = "0.1.0"
+}
+
+/// Runs a `jhsim` command line (without the program name) and captures its output.
+///
+/// This is the whole learner-facing CLI; the `jhsim` executable only forwards argv here
+/// and prints the result, so tests run every command in-process.
+public struct LabCommandRunner: Sendable {
+    public var factory: BoxFactory
+    public var environment: LabEnvironment
+    /// Test seam for crash-during-save tests.
+    public var afterTemporaryWrite: @Sendable (String) throws -> Void = { _ in }
+
+    public init(factory: BoxFactory, environment: LabEnvironment) {
+        self.factory = factory
+        self.environment = environment
+    }
+
+    public func run(_ argv: [String]) -> CommandResult {
+        var out = Output()
+        let status = run(argv, &out)
+        return CommandResult(stdout: out.stdout, stderr: out.stderr, status: status)
+    }
+
+    /// Runs with live progress reporting to `progress` (the binary passes stderr).
+    public func run(_ argv: [String], progress: @escaping (String) -> Void) -> CommandResult {
+        var out = Output()
+        out.progress = progress
+        let status = run(argv, &out)
+        return CommandResult(stdout: out.stdout, stderr: out.stderr, status: status)
+    }
+
+    func run(_ argv: [String], _ out: inout Output) -> Int32 {
+        do {
+            var global = try GlobalOptions.extract(argv)
+            return try dispatch(&global, &out)
+        } catch let e as UsageError {
+            out.err("jhsim: \(e.message)\n")
+            out.err("Try 'jhsim --help' for more information.\n")
+            // Like tools/jailhouse.c, a usage error exits with status 1.
+            return 1
+        } catch let e as LabError {
+            out.err("jhsim: \(e.message)\n")
+            return 1
+        } catch {
+            out.err("jhsim: \(error)\n")
+            return 1
+        }
+    }
+
+    // MARK: Global options
+
+    struct GlobalOptions {
+        var args: [String]
+        var lab: String?
+        var faults: [String] = []
+
+        /// Pulls `--lab DIR` and `--fault RULE` (also `--x=value`) out of any position,
+        /// except right after `-s/--string`, whose value is free text.
+        static func extract(_ argv: [String]) throws(UsageError) -> GlobalOptions {
+            var g = GlobalOptions(args: [])
+            var i = 0
+            while i < argv.count {
+                let a = argv[i]
+                if a == "-s" || a == "--string" {
+                    g.args.append(a)
+                    if i + 1 < argv.count { g.args.append(argv[i + 1]) }
+                    i += 2; continue
+                }
+                if a == "--lab" || a == "--fault" {
+                    guard i + 1 < argv.count else { throw UsageError(message: "option \(a) needs a value") }
+                    if a == "--lab" { g.lab = argv[i + 1] } else { g.faults.append(argv[i + 1]) }
+                    i += 2; continue
+                }
+                if a.hasPrefix("--lab=") { g.lab = String(a.dropFirst(6)); i += 1; continue }
+                if a.hasPrefix("--fault=") { g.faults.append(String(a.dropFirst(8))); i += 1; continue }
+                g.args.append(a)
+                i += 1
+            }
+            return g
+        }
+    }
+
+    func labDirectory(_ g: GlobalOptions) -> String {
+        let d = g.lab ?? environment.variables["JHSIM_LAB"] ?? ".jhsim"
+        return absolute(d)
+    }
+
+    func absolute(_ path: String, base: String? = nil) -> String {
+        if path.hasPrefix("/") { return path }
+        let b = base ?? environment.currentDirectory
+        return b.hasSuffix("/") ? b + path : b + "/" + path
+    }
+
+    func store(_ g: GlobalOptions) -> LabStore {
+        LabStore(directory: labDirectory(g), afterTemporaryWrite: afterTemporaryWrite)
+    }
+
+    // MARK: Dispatch
+
+    func dispatch(_ g: inout GlobalOptions, _ out: inout Output) throws -> Int32 {
+        guard let cmd = g.args.first else {
+            out.err(Help.main)
+            return 2
+        }
+        if g.args.count > 1, g.args.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }),
+           let usage = Help.usage(cmd) {
+            out.out(usage)
+            return 0
+        }
+        switch cmd {
+        case "--help", "-h", "help":
+            out.out(Help.main); return 0
+        case "--version", "-V":
+            out.out("jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)\n"); return 0
+        case "lab":
+            return try labCommand(Array(g.args.dropFirst()), g, &out)
+        case "faults":
+            return try faultsCommand(Array(g.args.dropFirst()), &out)
+        case "quirks":
+            return try quirksCommand(Array(g.args.dropFirst()), g, &out)
+        case "draw" where g.args.dropFirst().first == "states":
+            return try drawStates(Array(g.args.dropFirst(2)), &out)
+        case "run":
+            return try runScenarioCommand(Array(g.args.dropFirst()), g, &out)
+        case "demo":
+            guard g.args.count == 1 else { throw UsageError(message: "demo takes no arguments") }
+            return Demo.run(factory: factory, &out)
+        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw":
+            return try labMachineCommand(g, &out)
+        default:
+            throw UsageError(message: "unknown command '\(cmd)'")
+        }
+    }
+
+    // MARK: lab init/reset/info
+
+    func labCommand(_ args: [String], _ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
+        guard let sub = args.first else { throw UsageError(message: "lab needs a subcommand: init, reset or info") }
+        let st = store(g)
+        switch sub {
+        case "init":
+            var p = BoxParameters()
+            var force = false
+            var rest = args.dropFirst()
+            while let a = rest.popFirst() {
+                func value() throws(UsageError) -> String {
+                    guard let v = rest.popFirst() else { throw UsageError(message: "option \(a) needs a value") }
+                    return v
+                }
+                switch a {
+                case "--cpus":
+                    let v = try value()
+                    guard let n = CNumber.unsigned(v), n >= 1, n <= UInt64(Machine.maxCPUs) else {
+                        throw UsageError(message: "--cpus takes 1…\(Machine.maxCPUs), not '\(v)'")
+                    }
+                    p.cpus = Int(n)
+                case "--seed":
+                    let v = try value()
+                    guard let n = CNumber.unsigned(v) else { throw UsageError(message: "--seed takes a non-negative number, not '\(v)'") }
+                    p.seed = n
+                case "--profile":
+                    let v = try value()
+                    guard Profile.named(v) != nil else { throw UsageError(message: "unknown profile '\(v)'; valid profiles: upstream, fixed") }
+                    p.profile = v
+                case "--executor":
+                    let v = try value()
+                    guard let k = ExecutorKind(rawValue: v) else { throw UsageError(message: "unknown executor '\(v)'; valid executors: dispatch, inline") }
+                    p.executor = k
+                case "--force": force = true
+                default: throw UsageError(message: "unknown option '\(a)' for lab init")
+                }
+            }
+            if st.exists && !force {
+                throw LabError("a lab already exists in \(st.directory); use `jhsim lab reset` to power-cycle it or `jhsim lab init --force` to replace it")
+            }
+            let session = try LabSession(parameters: p, factory: factory)
+            try save(session, st)
+            out.out("Created a lab in \(st.directory): \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\n")
+            return 0
+        case "reset":
+            guard args.count == 1 else { throw UsageError(message: "lab reset takes no arguments") }
+            let record = try st.load()
+            let session = try LabSession(parameters: record.parameters, factory: factory)
+            try save(session, st)
+            out.out("Reset the lab in \(st.directory): a freshly booted machine (\(record.commands.count) logged commands dropped)\n")
+            return 0
+        case "info":
+            guard args.count == 1 else { throw UsageError(message: "lab info takes no arguments") }
+            let (session, record) = try loadSession(st)
+            let p = record.parameters
+            out.out("Lab:       \(st.path)\n")
+            out.out("Machine:   \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\n")
+            out.out("Commands:  \(record.commands.count)\n")
+            out.out("Clock:     \(session.machine.now)\n")
+            out.out("Trace:     \(record.eventCount) events, hash \(record.traceHash)\n")
+            for (i, c) in record.commands.enumerated() {
+                let r = session.records[i]
+                let res = r.outcome.errno.map { " → \($0.name)" } ?? ""
+                let faults = c.faults.isEmpty ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
+                out.out("  \(i + 1). jhsim \(c.commandLine)\(res)\(faults)\n")
+            }
+            return 0
+        default:
+            throw UsageError(message: "unknown lab subcommand '\(sub)'; valid: init, reset, info")
+        }
+    }
+
+    func loadSession(_ st: LabStore) throws(LabError) -> (LabSession, LabRecord) {
+        let record = try st.load()
+        let session = try LabSession(parameters: record.parameters, factory: factory)
+        try session.replay(record.commands)
+        guard session.machine.trace.hashHex == record.traceHash else {
+            throw LabError("replaying the lab in \(st.directory) gave trace hash \(session.machine.trace.hashHex), not the saved \(record.traceHash): the lab was made by a different jhsim version; it was left untouched — start over with `jhsim lab init --force`")
+        }
+        return (session, record)
+    }
+
+    func save(_ session: LabSession, _ st: LabStore) throws(LabError) {
+        try st.save(LabRecord(format: LabRecord.formatName, version: LabRecord.currentVersion,
+                              writtenBy: JHSimVersion.string, parameters: session.parameters,
+                              commands: session.log, traceHash: session.machine.trace.hashHex,
+                              eventCount: session.machine.trace.recordedCount))
+    }
+
+    // MARK: Commands on the lab's machine
+
+    func labMachineCommand(_ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
+        // Parse first, so a usage error never needs (or touches) the lab.
+        let parsed = try MachineCommand.parse(g.args, factory: factory)
+        let st = store(g)
+        let (session, _) = try loadSession(st)
+        let before = session.log.count
+        let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
+        let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, session: session, &out)
+        if session.log.count != before { try save(session, st) }
+        return status
+    }
+
+    // MARK: faults / quirks
+
+    func faultsCommand(_ args: [String], _ out: inout Output) throws -> Int32 {
+        guard args == ["list"] else { throw UsageError(message: "usage: jhsim faults list") }
+        var rows: [[String]] = []
+        for s in factory.faultCatalog {
+            rows.append([s.name, s.layer.rawValue, s.defaultErrno.name, s.perCPU ? "yes" : "no", s.meaning])
+        }
+        out.out(TextTable.render(header: ["SITE", "LAYER", "ERRNO", "CPU", "MEANING"], rows: rows))
+        out.out("\nUse a site with --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' on any command that runs the machine.\n")
+        return 0
+    }
+
+    func quirksCommand(_ args: [String], _ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
+        guard args.isEmpty else { throw UsageError(message: "usage: jhsim quirks") }
+        var profile: Profile? = nil
+        var note = "(no lab: showing whether each profile has it)\n"
+        let st = store(g)
+        if st.exists, let record = try? st.load(), let p = Profile.named(record.parameters.profile) {
+            profile = p
+            note = "(lab profile: \(p.name))\n"
+        }
+        out.out(note)
+        var rows: [[String]] = []
+        for q in Quirk.allCases {
+            let has: String
+            if let profile { has = profile.has(q) ? "yes" : "no" } else {
+                has = "upstream:" + (Profile.upstream.has(q) ? "yes" : "no") + " fixed:" + (Profile.fixed.has(q) ? "yes" : "no")
+            }
+            rows.append(["\(q.number)", q.rawValue, has, q.summary])
+        }
+        out.out(TextTable.render(header: ["#", "QUIRK", "IN PROFILE", "SUMMARY"], rows: rows))
+        return 0
+    }
+
+    // MARK: draw states
+
+    func drawStates(_ args: [String], _ out: inout Output) throws -> Int32 {
+        var rest = ArraySlice(args)
+        var file: String? = nil
+        while let a = rest.popFirst() {
+            switch a {
+            case "-o", "--output":
+                guard let v = rest.popFirst() else { throw UsageError(message: "option \(a) needs a file") }
+                file = v
+            default: throw UsageError(message: "unknown argument '\(a)' for draw states")
+            }
+        }
+        let dot = StatesDOT.render()
+        if let file {
+            try write(dot, to: absolute(file))
+        } else {
+            out.out(dot)
+        }
+        return 0
+    }
+
+    func write(_ text: String, to path: String) throws(LabError) {
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
+            throw LabError("cannot write \(path)")
+        }
+    }
+
+    // MARK: run
+
+    func runScenarioCommand(_ args: [String], _ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
+        var rest = ArraySlice(args)
+        var file: String? = nil
+        var trace = false, json = false, inLab = false
+        while let a = rest.popFirst() {
+            switch a {
+            case "--trace": trace = true
+            case "--json": json = true
+            case "--in-lab": inLab = true
+            default:
+                if a.hasPrefix("-") && a != "-" { throw UsageError(message: "unknown option '\(a)' for run") }
+                guard file == nil else { throw UsageError(message: "run takes one scenario file") }
+                file = a
+            }
+        }
+        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]") }
+        let path = absolute(file)
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw LabError("cannot read scenario \(file)")
+        }
+        let scenario = try Scenario.parse(text, file: file, factory: factory)
+        let base = (path as NSString).deletingLastPathComponent
+        var session: LabSession
+        var st: LabStore? = nil
+        if inLab {
+            st = store(g)
+            session = try loadSession(st!).0
+        } else {
+            session = try LabSession(parameters: scenario.parameters, factory: factory)
+        }
+        let before = session.log.count
+        let runner = ScenarioRunner(factory: factory, baseDirectory: base, commandRunner: self,
+                                    showProgress: environment.stderrIsTerminal)
+        let result = runner.run(scenario, session: session, extraFaults: g.faults, &out, json: json)
+        if trace {
+            out.out(TraceText.render(records: session.records[before...], events: session.machine.trace.events, explain: false))
+        }
+        if let st, session.log.count != before { try save(session, st) }
+        return result
+    }
+}

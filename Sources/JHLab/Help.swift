@@ -1,0 +1,76 @@
+/// Usage text of the learner-facing commands.
+enum Help {
+    static let main = """
+    Usage: jhsim COMMAND [ARGS] [--lab DIR] [--fault RULE]...
+
+    A deterministic simulator of the Jailhouse partitioning hypervisor. Commands that
+    overlap with the real `jailhouse` tool take the same arguments and print the same
+    output and errors.
+
+    The lab (a simulated machine that lives across invocations, in ./.jhsim, --lab DIR
+    or $JHSIM_LAB):
+      lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]
+      lab reset                      power-cycle: drop everything that was done
+      lab info                       parameters and the command log
+
+    Like tools/jailhouse.c:
+      enable [SYSCONFIG]             default on a 4-CPU lab: the built-in qemu-x86
+      disable
+      console [-f|--follow]
+      cell create CELLCONFIG         a built-in name (tiny-demo, …) works when no such file exists
+      cell list [--json]
+      cell load {ID|[--name] NAME} {IMAGE | -s|--string STRING} [-a|--address ADDRESS] ...
+      cell start {ID|[--name] NAME} [--inmate KIND]
+      cell shutdown {ID|[--name] NAME}
+      cell destroy {ID|[--name] NAME}
+      cell stats {ID|[--name] NAME}
+
+    Beyond the real tool:
+      cpu online|offline N           admin CPU hotplug
+      cpus [--json]                  every CPU as Linux, the driver and the hypervisor see it
+      inmate {ID|[--name] NAME} KIND choose how a cell's inmate behaves
+      trace [--last N|--all] [--explain] [--chrome FILE.json]
+      draw timeline [-o FILE.svg]    CPU ownership over virtual time
+      draw states [-o FILE.dot]      hotplug and cell state machines (Graphviz)
+      run SCENARIO [--trace] [--json] [--in-lab]
+      demo                           the guided tour (no files needed)
+      faults list                    every fault site, for --fault
+      quirks                         upstream quirks and whether the lab's profile has them
+      config ...                     check, show, build configurations
+      --version, --help
+
+    --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
+    into a command that runs the machine, e.g. --fault 'cpu_down:cpu=3:nth=1:errno=EBUSY'.
+
+    """
+
+    /// Usage lines per command, for `jhsim COMMAND --help`.
+    static func usage(_ command: String) -> String? {
+        switch command {
+        case "lab": "usage: jhsim lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]\n       jhsim lab reset\n       jhsim lab info\n"
+        case "enable": "usage: jhsim enable [SYSCONFIG]\n  Without SYSCONFIG, a 4-CPU lab uses the built-in qemu-x86 system config.\n"
+        case "disable": "usage: jhsim disable\n"
+        case "console": "usage: jhsim console [-f|--follow]\n"
+        case "cell": """
+            usage: jhsim cell create CELLCONFIG
+                   jhsim cell list [--json]
+                   jhsim cell load {ID|[--name] NAME} {IMAGE | -s|--string STRING} [-a|--address ADDRESS] ...
+                   jhsim cell start {ID|[--name] NAME} [--inmate KIND]
+                   jhsim cell shutdown {ID|[--name] NAME}
+                   jhsim cell destroy {ID|[--name] NAME}
+                   jhsim cell stats {ID|[--name] NAME}
+
+            """
+        case "cpu": "usage: jhsim cpu online|offline N\n"
+        case "cpus": "usage: jhsim cpus [--json]\n"
+        case "inmate": "usage: jhsim inmate {ID|[--name] NAME} KIND\n"
+        case "trace": "usage: jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]\n"
+        case "draw": "usage: jhsim draw timeline [-o FILE.svg]\n       jhsim draw states [-o FILE.dot]\n"
+        case "run": "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]\n"
+        case "demo": "usage: jhsim demo\n"
+        case "faults": "usage: jhsim faults list\n"
+        case "quirks": "usage: jhsim quirks\n"
+        default: nil
+        }
+    }
+}

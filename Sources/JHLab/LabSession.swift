@@ -1,0 +1,126 @@
+import Foundation
+import JHABI
+import JHMachine
+
+/// Errors of the lab itself (not of the simulated system, which answers with errnos).
+public struct LabError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A box plus the log of what was done to it: the live form of a lab.
+///
+/// Every command goes through `perform`, which records the command's trace slice and a
+/// snapshot of the CPUs, so the views never need to re-run anything.
+public final class LabSession {
+    public let parameters: BoxParameters
+    public let factory: BoxFactory
+    public let box: any JailhouseBox
+    public private(set) var log: [LoggedCommand] = []
+    public private(set) var records: [CommandRecord] = []
+    /// The CPUs before the first command (for the timeline's left edge).
+    public private(set) var initialCPUs: [CPUStatus]
+
+    public var machine: Machine { box.machine }
+
+    public init(parameters: BoxParameters, factory: BoxFactory) throws(LabError) {
+        guard parameters.cpus >= 1, parameters.cpus <= Machine.maxCPUs else {
+            throw LabError("a machine has 1…\(Machine.maxCPUs) CPUs, not \(parameters.cpus)")
+        }
+        guard Profile.named(parameters.profile) != nil else {
+            throw LabError("unknown profile '\(parameters.profile)'; valid profiles: upstream, fixed")
+        }
+        self.parameters = parameters
+        self.factory = factory
+        do {
+            box = try factory.make(parameters)
+        } catch {
+            throw LabError("cannot build the simulated machine: \(error)")
+        }
+        initialCPUs = (0..<parameters.cpus).map(box.cpuStatus)
+    }
+
+    /// Parses fault rules against every layer's catalog.
+    public func parseFaults(_ texts: [String]) throws(FaultRuleError) -> [FaultRule] {
+        var rules: [FaultRule] = []
+        for t in texts { rules.append(try FaultRule(parsing: t, catalog: factory.faultCatalog)) }
+        return rules
+    }
+
+    /// Runs one command on the box and appends it to the log.
+    /// - Throws: `FaultRuleError` for a rule that does not parse (nothing runs then).
+    @discardableResult
+    public func perform(_ command: LoggedCommand) throws(FaultRuleError) -> ActionOutcome {
+        let rules = try parseFaults(command.faults)
+        let m = machine
+        m.wait(until: m.horizon)
+        let firstSeq = m.trace.recordedCount
+        let start = m.now
+        m.record(.user, "command", command.commandLine)
+        m.faults = FaultInjector(rules: rules)
+        let outcome = execute(command)
+        m.faults = FaultInjector()
+        // Let whatever the command set in motion (inmates answering, signals) settle.
+        m.runEvents(limit: 1_000_000)
+        m.wait(until: m.horizon)
+        m.record(.user, "done", command.commandLine,
+                 result: outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result)))
+        log.append(command)
+        records.append(CommandRecord(
+            index: records.count, commandLine: command.commandLine, firstSeq: firstSeq,
+            endSeq: m.trace.recordedCount, start: start, end: m.now, outcome: outcome,
+            cpusAfter: (0..<parameters.cpus).map(box.cpuStatus)))
+        return outcome
+    }
+
+    private func execute(_ command: LoggedCommand) -> ActionOutcome {
+        let signal = command.signalAfterNanoseconds.map { VirtualDuration.ns($0) }
+        func call(_ cmd: IoctlCommand, _ payload: IoctlPayload) -> ActionOutcome {
+            do {
+                return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal))
+            } catch {
+                return ActionOutcome(result: Errno.interrupted.negated, hang: error.description)
+            }
+        }
+        switch command.action {
+        case .enable(let config): return call(.enable, .systemConfig(Array(config)))
+        case .disable: return call(.disable, .none)
+        case .cellCreate(let config): return call(.cellCreate, .cellConfig(Array(config)))
+        case .cellLoad(let cell, let images): return call(.cellLoad, .cellLoad(cell, images))
+        case .cellShutdown(let cell): return call(.cellLoad, .cellLoad(cell, []))
+        case .cellDestroy(let cell): return call(.cellDestroy, .cellID(cell))
+        case .cellStart(let cell, let inmate):
+            if let inmate {
+                guard let id = resolve(cell), box.setInmate(inmate, forCell: id) else {
+                    return ActionOutcome(result: Errno.noEntry.negated)
+                }
+            }
+            return call(.cellStart, .cellID(cell))
+        case .inmate(let cell, let kind):
+            guard let id = resolve(cell) else { return ActionOutcome(result: Errno.noEntry.negated) }
+            return ActionOutcome(result: box.setInmate(kind, forCell: id) ? 0 : Errno.invalidArgument.negated)
+        case .cpuHotplug(let cpu, let online):
+            if let e = box.setCPU(cpu, online: online) { return ActionOutcome(result: e.negated) }
+            return ActionOutcome(result: 0)
+        }
+    }
+
+    /// The driver id of a cell named by id or name, read from sysfs like the tools do.
+    public func resolve(_ cell: CellSelector) -> UInt32? {
+        let cells = SysfsCells.read(box)
+        switch cell {
+        case .id(let i): return cells.first { $0.id == Int64(i) }.map { UInt32($0.id) }
+        case .name(let n): return cells.first { $0.name == n }.map { UInt32($0.id) }
+        }
+    }
+
+    /// Replays a saved log on this (fresh) session.
+    public func replay(_ commands: [LoggedCommand]) throws(LabError) {
+        for c in commands {
+            do { try perform(c) } catch {
+                throw LabError("the lab's log holds a fault rule this jhsim does not understand (\(error.message)); the lab was made by a different jhsim version")
+            }
+        }
+    }
+}

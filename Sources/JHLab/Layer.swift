@@ -1,1 +1,0 @@
-// The JHLab layer. See Docs/architecture.md for what it owns.

@@ -1,0 +1,367 @@
+import Foundation
+import JHABI
+import JHMachine
+
+/// Where one `cell load` image comes from.
+enum ImageSource: Hashable {
+    case file(String)
+    /// `-s STRING`: loaded with its trailing NUL, as the real tool does.
+    case string(String)
+}
+
+/// A parsed command that runs on a machine (the lab's or a scenario's).
+enum MachineCommand: Hashable {
+    case enable(file: String?)
+    case disable
+    case console(follow: Bool)
+    case cellCreate(file: String)
+    case cellList(json: Bool)
+    case cellLoad(CellSelector, [(ImageSource, UInt64)])
+    case cellStart(CellSelector, inmate: String?)
+    case cellShutdown(CellSelector)
+    case cellDestroy(CellSelector)
+    case cellStats(CellSelector)
+    case cpuHotplug(cpu: Int, online: Bool)
+    case cpus(json: Bool)
+    case inmate(CellSelector, String)
+    case trace(last: Int?, explain: Bool, chrome: String?)
+    case drawTimeline(output: String?)
+
+    static func == (a: MachineCommand, b: MachineCommand) -> Bool { "\(a)" == "\(b)" }
+    func hash(into h: inout Hasher) { h.combine("\(self)") }
+
+    /// Parses argv (program name dropped) with tools/jailhouse.c's rules where the
+    /// commands overlap.
+    static func parse(_ argv: [String], factory: BoxFactory) throws(UsageError) -> MachineCommand {
+        var a = ArraySlice(argv)
+        guard let cmd = a.popFirst() else { throw UsageError(message: "missing command") }
+        func noMore(_ what: String) throws(UsageError) {
+            if let extra = a.first { throw UsageError(message: "unexpected argument '\(extra)' for \(what)") }
+        }
+        func cell(_ what: String) throws(UsageError) -> CellSelector {
+            guard let c = CellSelector.parse(&a) else {
+                throw UsageError(message: "\(what) needs a cell: {ID|[--name] NAME}")
+            }
+            return c
+        }
+        switch cmd {
+        case "enable":
+            let f = a.popFirst()
+            try noMore("enable")
+            return .enable(file: f)
+        case "disable":
+            try noMore("disable")
+            return .disable
+        case "console":
+            var follow = false
+            if let f = a.first, f == "-f" || f == "--follow" { follow = true; a.removeFirst() }
+            try noMore("console")
+            return .console(follow: follow)
+        case "cpus":
+            var json = false
+            if a.first == "--json" { json = true; a.removeFirst() }
+            try noMore("cpus")
+            return .cpus(json: json)
+        case "cpu":
+            guard let verb = a.popFirst(), verb == "online" || verb == "offline" else {
+                throw UsageError(message: "usage: jhsim cpu online|offline N")
+            }
+            guard let n = a.popFirst(), let v = CNumber.unsigned(n), v < UInt64(Machine.maxCPUs) else {
+                throw UsageError(message: "cpu \(verb) needs a CPU number")
+            }
+            try noMore("cpu \(verb)")
+            return .cpuHotplug(cpu: Int(v), online: verb == "online")
+        case "inmate":
+            let c = try cell("inmate")
+            guard let kind = a.popFirst() else { throw UsageError(message: "usage: jhsim inmate {ID|[--name] NAME} KIND") }
+            try checkInmate(kind, factory)
+            try noMore("inmate")
+            return .inmate(c, kind)
+        case "trace":
+            var last: Int? = nil, explain = false, chrome: String? = nil
+            while let o = a.popFirst() {
+                switch o {
+                case "--last":
+                    guard let v = a.popFirst(), let n = CNumber.unsigned(v), n >= 1, n <= 1_000_000 else {
+                        throw UsageError(message: "--last takes a number ≥ 1")
+                    }
+                    last = Int(n)
+                case "--all": last = Int.max
+                case "--explain": explain = true
+                case "--chrome":
+                    guard let v = a.popFirst() else { throw UsageError(message: "--chrome needs a file") }
+                    chrome = v
+                default: throw UsageError(message: "unknown option '\(o)' for trace; valid: --last N, --all, --explain, --chrome FILE")
+                }
+            }
+            return .trace(last: last, explain: explain, chrome: chrome)
+        case "draw":
+            guard a.popFirst() == "timeline" else { throw UsageError(message: "usage: jhsim draw timeline|states [-o FILE]") }
+            var output: String? = nil
+            while let o = a.popFirst() {
+                guard o == "-o" || o == "--output", let v = a.popFirst() else {
+                    throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg]")
+                }
+                output = v
+            }
+            return .drawTimeline(output: output)
+        case "cell":
+            guard let sub = a.popFirst() else {
+                throw UsageError(message: "cell needs a subcommand: create, list, load, start, shutdown, destroy, stats")
+            }
+            switch sub {
+            case "create":
+                guard let f = a.popFirst() else { throw UsageError(message: "usage: jhsim cell create CELLCONFIG") }
+                try noMore("cell create")
+                return .cellCreate(file: f)
+            case "list":
+                var json = false
+                if a.first == "--json" { json = true; a.removeFirst() }
+                try noMore("cell list")
+                return .cellList(json: json)
+            case "load":
+                let c = try cell("cell load")
+                var images: [(ImageSource, UInt64)] = []
+                while let x = a.popFirst() {
+                    var src: ImageSource
+                    if x == "-s" || x == "--string" {
+                        guard let s = a.popFirst() else { throw UsageError(message: "\(x) needs a string") }
+                        src = .string(s)
+                    } else {
+                        src = .file(x)
+                    }
+                    var addr: UInt64 = 0
+                    if let o = a.first, o == "-a" || o == "--address" {
+                        a.removeFirst()
+                        guard let v = a.popFirst() else { throw UsageError(message: "\(o) needs an address") }
+                        addr = CNumber.address(v)
+                    }
+                    images.append((src, addr))
+                }
+                guard !images.isEmpty else {
+                    throw UsageError(message: "usage: jhsim cell load {ID|[--name] NAME} {IMAGE | -s|--string STRING} [-a|--address ADDRESS] ...")
+                }
+                return .cellLoad(c, images)
+            case "start":
+                let c = try cell("cell start")
+                var inmate: String? = nil
+                if a.first == "--inmate" {
+                    a.removeFirst()
+                    guard let k = a.popFirst() else { throw UsageError(message: "--inmate needs a kind") }
+                    try checkInmate(k, factory)
+                    inmate = k
+                }
+                try noMore("cell start")
+                return .cellStart(c, inmate: inmate)
+            case "shutdown":
+                let c = try cell("cell shutdown")
+                try noMore("cell shutdown")
+                return .cellShutdown(c)
+            case "destroy":
+                let c = try cell("cell destroy")
+                try noMore("cell destroy")
+                return .cellDestroy(c)
+            case "stats":
+                let c = try cell("cell stats")
+                try noMore("cell stats")
+                return .cellStats(c)
+            default:
+                throw UsageError(message: "unknown cell subcommand '\(sub)'; valid: create, list, load, start, shutdown, destroy, stats")
+            }
+        default:
+            throw UsageError(message: "unknown command '\(cmd)'")
+        }
+    }
+
+    static func checkInmate(_ kind: String, _ factory: BoxFactory) throws(UsageError) {
+        guard factory.inmateKinds.contains(kind) else {
+            throw UsageError(message: "unknown inmate kind '\(kind)'; valid kinds: \(factory.inmateKinds.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Runs parsed machine commands against a session: the shared core of lab commands,
+/// scenarios and the demo.
+struct MachineContext {
+    var factory: BoxFactory
+    /// Relative file arguments are resolved against this directory.
+    var baseDirectory: String
+    var runner: LabCommandRunner
+
+    /// - Returns: the exit status.
+    func execute(_ command: MachineCommand, faults: [String], signalAfter: UInt64?, commandLine: String? = nil,
+                 session: LabSession, _ out: inout Output) throws -> Int32 {
+        let line = commandLine ?? Self.describe(command)
+        func perform(_ action: LabAction) throws -> ActionOutcome {
+            do {
+                return try session.perform(LoggedCommand(action: action, faults: faults,
+                                                         signalAfterNanoseconds: signalAfter, commandLine: line))
+            } catch {
+                throw UsageError(message: "bad --fault rule: \(error.message)")
+            }
+        }
+        /// perror-style failure, exit status 1, like tools/jailhouse.c.
+        func ioctlResult(_ o: ActionOutcome, _ name: String) -> Int32 {
+            if let hang = o.hang {
+                out.err("jhsim: the command never returns on real hardware — the simulator stopped a \(hang)\n")
+                return 1
+            }
+            guard let e = o.errno else { return 0 }
+            out.err("\(name): \(e.message)\n")
+            return 1
+        }
+        if !faults.isEmpty {
+            switch command {
+            case .cellList, .cpus, .console, .trace, .drawTimeline, .cellStats:
+                throw UsageError(message: "--fault applies to commands that run the machine, not to read-only views")
+            default: break
+            }
+        }
+        switch command {
+        case .enable(let file):
+            let bytes: [UInt8]
+            if let file {
+                guard let b = readInput(file, builtin: { name in
+                    guard let s = factory.builtinSystemConfig(session.parameters.cpus), s.name == name else { return nil }
+                    return s.bytes
+                }, &out) else { return 1 }
+                bytes = b
+            } else {
+                guard let s = factory.builtinSystemConfig(session.parameters.cpus) else {
+                    throw UsageError(message: "usage: jhsim enable SYSCONFIG (only a \(BoxParameters.defaultCPUs)-CPU lab has a built-in default)")
+                }
+                bytes = s.bytes
+            }
+            return ioctlResult(try perform(.enable(config: Data(bytes))), IoctlCommand.enable.name)
+        case .disable:
+            return ioctlResult(try perform(.disable), IoctlCommand.disable.name)
+        case .cellCreate(let file):
+            guard let bytes = readInput(file, builtin: factory.builtinCellConfig, &out) else { return 1 }
+            return ioctlResult(try perform(.cellCreate(config: Data(bytes))), IoctlCommand.cellCreate.name)
+        case .cellLoad(let cell, let images):
+            var loaded: [PreloadImage] = []
+            for (src, addr) in images {
+                switch src {
+                case .string(let s): loaded.append(PreloadImage(bytes: Data(s.utf8) + Data([0]), target: addr))
+                case .file(let f):
+                    guard let b = readInput(f, builtin: { _ in nil }, &out) else { return 1 }
+                    loaded.append(PreloadImage(bytes: Data(b), target: addr))
+                }
+            }
+            return ioctlResult(try perform(.cellLoad(cell: cell, images: loaded)), IoctlCommand.cellLoad.name)
+        case .cellStart(let cell, let inmate):
+            return ioctlResult(try perform(.cellStart(cell: cell, inmate: inmate)), IoctlCommand.cellStart.name)
+        case .cellShutdown(let cell):
+            // The real tool issues CELL_LOAD with no images, and reports it under that name.
+            return ioctlResult(try perform(.cellShutdown(cell: cell)), IoctlCommand.cellLoad.name)
+        case .cellDestroy(let cell):
+            return ioctlResult(try perform(.cellDestroy(cell: cell)), IoctlCommand.cellDestroy.name)
+        case .inmate(let cell, let kind):
+            let o = try perform(.inmate(cell: cell, kind: kind))
+            if let e = o.errno {
+                out.err("inmate: \(e == .noEntry ? "no such cell '\(cell)'" : e.message)\n")
+                return 1
+            }
+            return 0
+        case .cpuHotplug(let cpu, let online):
+            guard cpu < session.parameters.cpus else {
+                out.err("/sys/devices/system/cpu/cpu\(cpu)/online: No such file or directory\n")
+                return 1
+            }
+            let o = try perform(.cpuHotplug(cpu: cpu, online: online))
+            if let e = o.errno {
+                out.err("/sys/devices/system/cpu/cpu\(cpu)/online: \(e.message)\n")
+                return 1
+            }
+            return 0
+        case .console:
+            out.out(session.box.readConsole())
+            return 0
+        case .cellList(let json):
+            if json {
+                out.out(CellListFormat.json(SysfsCells.read(session.box)))
+            } else {
+                out.out(CellListFormat.render(SysfsCells.readIfPresent(session.box) ?? []))
+            }
+            return 0
+        case .cpus(let json):
+            let rows = (0..<session.parameters.cpus).map(session.box.cpuStatus)
+            out.out(json ? CPUTable.json(rows) : CPUTable.render(rows))
+            return 0
+        case .cellStats(let cell):
+            guard let id = session.resolve(cell) else {
+                out.err("cell stats: no such cell '\(cell)'\n")
+                return 1
+            }
+            let dir = SysfsCells.cellsDirectory + "/\(id)/statistics"
+            let files = ((try? session.box.sysfsList(dir)) ?? []).filter { $0.hasPrefix("vmexits_") }
+                .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let name = SysfsCells.chomp((try? session.box.sysfsRead(SysfsCells.cellsDirectory + "/\(id)/name")) ?? "")
+            out.out("Statistics for \(name) cell\n\n")
+            var rows: [[String]] = []
+            for f in files {
+                let v = SysfsCells.chomp((try? session.box.sysfsRead(dir + "/" + f)) ?? "")
+                rows.append([String(f.dropFirst("vmexits_".count)), v])
+            }
+            out.out(TextTable.render(header: ["COUNTER", "TOTAL"], rows: rows))
+            return 0
+        case .trace(let last, let explain, let chrome):
+            let records = session.records
+            if let chrome {
+                let json = ChromeTrace.render(session)
+                try runner.write(json, to: runner.absolute(chrome, base: baseDirectory))
+                if last == nil && !explain { return 0 }
+            }
+            guard !records.isEmpty else {
+                out.out("(no commands yet)\n")
+                return 0
+            }
+            let n = min(last ?? 1, records.count)
+            out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events, explain: explain))
+            return 0
+        case .drawTimeline(let output):
+            let svg = TimelineSVG.render(session)
+            if let output {
+                try runner.write(svg, to: runner.absolute(output, base: baseDirectory))
+            } else {
+                out.out(svg)
+            }
+            return 0
+        }
+    }
+
+    /// Reads a config or image file like tools/jailhouse.c `read_file`; a missing file
+    /// falls back to a built-in config of that name (with or without `.cell`).
+    func readInput(_ file: String, builtin: (String) -> [UInt8]?, _ out: inout Output) -> [UInt8]? {
+        let path = runner.absolute(file, base: baseDirectory)
+        if let d = FileManager.default.contents(atPath: path) { return Array(d) }
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if !exists {
+            let base = file.hasSuffix(".cell") ? String(file.dropLast(5)) : file
+            if !file.contains("/"), let b = builtin(base) { return b }
+        }
+        out.err("opening \(file): \(exists ? (isDir.boolValue ? "Is a directory" : "Permission denied") : "No such file or directory")\n")
+        return nil
+    }
+
+    static func describe(_ c: MachineCommand) -> String {
+        switch c {
+        case .enable(let f): return "enable" + (f.map { " " + $0 } ?? "")
+        case .disable: return "disable"
+        case .cellCreate(let f): return "cell create \(f)"
+        case .cellStart(let c, let i): return "cell start \(c)" + (i.map { " --inmate \($0)" } ?? "")
+        case .cellShutdown(let c): return "cell shutdown \(c)"
+        case .cellDestroy(let c): return "cell destroy \(c)"
+        case .cellLoad(let c, let imgs): return "cell load \(c)" + imgs.map { src, addr in
+            switch src {
+            case .file(let f): " \(f) -a 0x\(String(addr, radix: 16))"
+            case .string(let s): " -s \(ScenarioLexer.quoteIfNeeded(s)) -a 0x\(String(addr, radix: 16))"
+            }
+        }.joined()
+        case .cpuHotplug(let cpu, let on): return "cpu \(on ? "online" : "offline") \(cpu)"
+        case .inmate(let c, let k): return "inmate \(c) \(k)"
+        default: return "\(c)"
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import JHABI
+import JHMachine
+
+/// Plain-words explanations of trace steps for `jhsim trace --explain` and the demo.
+///
+/// A table keyed by (layer, op) says what the step means and which C function it
+/// mirrors; steps without an entry fall back to their own `mirrors` field, so a new
+/// trace point in a lower layer is still explained, only less warmly.
+public enum Narration {
+    struct Entry: Sendable {
+        var text: @Sendable (TraceEvent, Fields) -> String
+        var mirrors: String?
+    }
+
+    /// `key=value` pairs of an event's detail.
+    public struct Fields: Sendable {
+        var pairs: [String: String] = [:]
+        var raw: String
+        init(_ detail: String) {
+            raw = detail
+            for part in detail.split(separator: " ") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                if kv.count == 2 { pairs[String(kv[0])] = String(kv[1]) }
+            }
+        }
+        subscript(_ k: String) -> String? { pairs[k] }
+        func cpu(_ e: TraceEvent) -> String { pairs["cpu"] ?? e.cpu.map(String.init) ?? "?" }
+    }
+
+    static func key(_ l: TraceLayer, _ op: String) -> String { l.rawValue + "/" + op }
+
+    static let table: [String: Entry] = [
+        key(.user, "command"): Entry(text: { _, f in "user: \(f.raw)" }, mirrors: nil),
+        key(.user, "done"): Entry(text: { e, _ in
+            switch e.result {
+            case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
+            default: "user: the command finished"
+            }
+        }, mirrors: nil),
+        key(.driver, "ioctl"): Entry(text: { e, f in
+            let name = f["cmd"] ?? f.raw
+            return e.phase == .end
+                ? "driver: \(name) returns \(resultWords(e.result)) to user space"
+                : "driver: \(name) enters the driver through /dev/jailhouse"
+        }, mirrors: "jailhouse_ioctl (driver/main.c)"),
+        key(.driver, "cpu_down"): Entry(text: { e, f in
+            "driver: cpu_down(\(f.cpu(e))) — jailhouse_cmd_cell_create takes CPU \(f.cpu(e)) away from Linux before the hypervisor may give it to the cell"
+        }, mirrors: "remove_cpu (kernel/cpu.c), called from jailhouse_cmd_cell_create"),
+        key(.driver, "remove_cpu"): Entry(text: { e, f in
+            "driver: remove_cpu(\(f.cpu(e))) — jailhouse_cmd_cell_create takes CPU \(f.cpu(e)) away from Linux before the hypervisor may give it to the cell"
+        }, mirrors: "remove_cpu (kernel/cpu.c), called from jailhouse_cmd_cell_create"),
+        key(.driver, "cpu_up"): Entry(text: { e, f in
+            "driver: cpu_up(\(f.cpu(e))) — the driver gives CPU \(f.cpu(e)) back to Linux (destroy or rollback)"
+        }, mirrors: "add_cpu (kernel/cpu.c)"),
+        key(.driver, "add_cpu"): Entry(text: { e, f in
+            "driver: add_cpu(\(f.cpu(e))) — the driver gives CPU \(f.cpu(e)) back to Linux (destroy or rollback)"
+        }, mirrors: "add_cpu (kernel/cpu.c)"),
+        key(.driver, "hypercall"): Entry(text: { e, f in
+            "driver: hypercall \(f["code"] ?? f.raw) → the hypervisor\(e.result == .none ? "" : " answers \(resultWords(e.result))")"
+        }, mirrors: "jailhouse_call_arg1 (driver/main.h)"),
+        key(.hypervisor, "hypercall"): Entry(text: { e, f in
+            "hypervisor: handles hypercall \(f["code"] ?? f.raw)\(e.result == .none ? "" : ", result \(resultWords(e.result))")"
+        }, mirrors: "hypercall (hypervisor/control.c)"),
+        key(.hypervisor, "owner"): Entry(text: { e, f in
+            "hypervisor: CPU \(f.cpu(e)) now belongs to cell \(f["cell"] ?? "?") (\(f["name"] ?? "?"))"
+        }, mirrors: "per_cpu(cpu)->cell = cell (hypervisor/control.c)"),
+        key(.hypervisor, "suspend"): Entry(text: { e, f in
+            "hypervisor: suspends CPU \(f.cpu(e)) so its cell cannot run while the configuration changes"
+        }, mirrors: "suspend_cpu (hypervisor/arch/x86/control.c)"),
+        key(.hypervisor, "resume"): Entry(text: { e, f in
+            "hypervisor: resumes CPU \(f.cpu(e))"
+        }, mirrors: "resume_cpu (hypervisor/arch/x86/control.c)"),
+        key(.hypervisor, "park"): Entry(text: { e, f in
+            "hypervisor: parks CPU \(f.cpu(e)) (it waits, halted, until its cell is started)"
+        }, mirrors: "arch_park_cpu (hypervisor/arch/x86/control.c)"),
+        key(.hypervisor, "message"): Entry(text: { e, f in
+            "hypervisor: asks the cell through its comm region: \(f["msg"] ?? f.raw)\(e.result == .none ? "" : " → \(resultWords(e.result))")"
+        }, mirrors: "cell_exchange_message (hypervisor/control.c)"),
+        key(.linux, "cpu_down"): Entry(text: { e, f in
+            "linux: CPU \(f.cpu(e)) goes offline (hotplug teardown)"
+        }, mirrors: "cpu_down (kernel/cpu.c)"),
+        key(.linux, "cpu_up"): Entry(text: { e, f in
+            "linux: CPU \(f.cpu(e)) comes online (INIT/SIPI, hotplug bring-up)"
+        }, mirrors: "cpu_up (kernel/cpu.c)"),
+        key(.fault, "inject"): Entry(text: { e, f in
+            "⚡ INJECTED FAULT at \(f.raw): the step fails with \(resultWords(e.result)) — watch the rollback that follows"
+        }, mirrors: "the fault-point seam (Machine.check)"),
+    ]
+
+    static func resultWords(_ r: TraceResult) -> String {
+        switch r {
+        case .none: "nothing"
+        case .ok: "0 (success)"
+        case .value(let v): v == 0 ? "0 (success)" : "\(v)"
+        case .error(let e): "-\(e.name) (\(e.message))"
+        }
+    }
+
+    /// The explanation of one step.
+    public static func explain(_ e: TraceEvent) -> String {
+        let f = Fields(e.detail)
+        if let entry = table[key(e.layer, e.op)] {
+            var s = entry.text(e, f)
+            if let m = entry.mirrors ?? e.mirrors { s += " [mirrors \(m)]" }
+            return s
+        }
+        var s = "\(e.layer.rawValue): \(e.op)"
+        if !e.detail.isEmpty { s += " \(e.detail)" }
+        if e.result != .none { s += " → \(resultWords(e.result))" }
+        if let m = e.mirrors { s += " [mirrors \(m)]" }
+        return s
+    }
+
+    /// Whether a step is worth narrating in the demo's short explanations (layer
+    /// crossings, ownership changes, faults), as opposed to bookkeeping.
+    public static func isKeyStep(_ e: TraceEvent) -> Bool {
+        if e.layer == .fault { return true }
+        if e.layer == .user { return false }
+        if case .error = e.result { return true }
+        return table[key(e.layer, e.op)] != nil && e.op != "ioctl" && e.op != "suspend" && e.op != "resume"
+    }
+}
+
+/// The text forms of `jhsim trace`.
+public enum TraceText {
+    /// `[    0.012345678]`: seconds with nanoseconds, like a finer dmesg stamp.
+    public static func stamp(_ t: VirtualTime) -> String {
+        let s = t.nanoseconds / 1_000_000_000
+        let ns = String(t.nanoseconds % 1_000_000_000)
+        let whole = String(s)
+        return "[" + String(repeating: " ", count: max(0, 5 - whole.count)) + whole + "."
+            + String(repeating: "0", count: 9 - ns.count) + ns + "]"
+    }
+
+    public static func line(_ e: TraceEvent) -> String {
+        var s = stamp(e.time) + " "
+        let cpu = e.cpu.map { "cpu\($0)" } ?? "-"
+        s += cpu.padding(5) + " " + e.layer.rawValue.padding(10) + " "
+        switch e.phase {
+        case .begin: s += "> "
+        case .end: s += "< "
+        case .instant: s += "  "
+        }
+        s += e.op
+        if !e.detail.isEmpty { s += " " + e.detail }
+        let r = e.result.description
+        if !r.isEmpty { s += " " + r }
+        return s
+    }
+
+    /// The steps of the given commands; with `explain`, each step's narration instead.
+    public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], explain: Bool) -> String {
+        var out = ""
+        for r in records {
+            out += "# \(r.index + 1): jhsim \(r.commandLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
+            let mine = events.filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq }
+                .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
+            for e in mine {
+                if explain {
+                    out += stamp(e.time) + " " + Narration.explain(e) + "\n"
+                } else {
+                    out += line(e) + "\n"
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func padding(_ n: Int) -> String {
+        count >= n ? self : self + String(repeating: " ", count: n - count)
+    }
+}
