@@ -279,7 +279,8 @@ public struct LabCommandRunner: Sendable {
         let (session, _) = try loadSession(st)
         let before = session.log.count
         let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
-        let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, session: session, &out)
+        let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
+        let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, session: session, &out)
         if session.log.count != before { try save(session, st) }
         return status
     }

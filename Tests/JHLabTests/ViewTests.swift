@@ -1,0 +1,170 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+@testable import JHLab
+
+/// Collects element names and reports parse errors.
+final class XMLCheck: NSObject, XMLParserDelegate {
+    var elements: [String] = []
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        elements.append(name)
+    }
+}
+
+@Suite struct ViewTests {
+    func busyLab() -> TestLab {
+        let lab = TestLab()
+        lab.ok("lab init")
+        lab.ok("enable")
+        lab.ok("cell create tiny-demo")
+        lab.ok("cell start tiny-demo")
+        _ = lab.run("cell create linux-x86-demo")
+        _ = lab.run("cell create apic-demo --fault cpu_down:cpu=3:errno=EIO")
+        lab.ok("cell destroy tiny-demo")
+        return lab
+    }
+
+    @Test func chromeTraceIsValid() throws {
+        let lab = busyLab()
+        lab.ok("trace --chrome out.json")
+        let text = try #require(lab.read("out.json"))
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let events = try #require(root["traceEvents"] as? [[String: Any]])
+        #expect(events.count > 10)
+        var slices: [Int: [(Double, Double)]] = [:]
+        for e in events {
+            for k in ["ph", "ts", "pid", "tid"] { #expect(e[k] != nil, "event lacks \(k): \(e)") }
+            if e["ph"] as? String == "X", e["cat"] as? String == "owner" {
+                let ts = (e["ts"] as? NSNumber)?.doubleValue ?? -1
+                let dur = (e["dur"] as? NSNumber)?.doubleValue ?? -1
+                slices[e["tid"] as? Int ?? -1, default: []].append((ts, dur))
+            }
+        }
+        #expect(slices.count == 4)
+        for (_, list) in slices {
+            let sorted = list.sorted { $0.0 < $1.0 }
+            for (a, b) in zip(sorted, sorted.dropFirst()) { #expect(a.0 + a.1 <= b.0 + 1e-9) }
+        }
+        #expect(events.contains { $0["cat"] as? String == "fault" })
+        #expect(events.contains { $0["ph"] as? String == "C" })
+    }
+
+    @Test func timelineSVGIsWellFormed() throws {
+        let lab = busyLab()
+        lab.ok("draw timeline -o t.svg")
+        let svg = try #require(lab.read("t.svg"))
+        let check = XMLCheck()
+        let parser = XMLParser(data: Data(svg.utf8))
+        parser.delegate = check
+        #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
+        #expect(check.elements.first == "svg")
+        #expect(check.elements.filter { $0 == "rect" }.count > 8)
+        #expect(svg.contains("tiny-demo"))
+        // Same lab, same picture.
+        #expect(lab.ok("draw timeline").stdout == svg)
+    }
+
+    @Test func statesDOT() {
+        let lab = TestLab()
+        let dot = lab.ok("draw states").stdout
+        #expect(dot.hasPrefix("digraph jailhouse_states {"))
+        lab.ok("draw states -o s.dot")
+        #expect(lab.read("s.dot") == dot)
+    }
+
+    @Test func traceShowsTheLastCommands() {
+        let lab = busyLab()
+        let t = lab.ok("trace").stdout
+        #expect(t.hasPrefix("# 6: jhsim cell destroy tiny-demo"))
+        #expect(t.contains("hypervisor   owner cpu=2 cell=0 name=QEMU-VM"))
+        let two = lab.ok("trace --last 2").stdout
+        #expect(two.contains("# 5: jhsim cell create apic-demo"))
+        let all = lab.ok("trace --all --explain").stdout
+        #expect(all.contains("# 1: jhsim enable"))
+        #expect(all.contains("hypervisor: CPU 2 now belongs to cell 1 (tiny-demo)"))
+    }
+}
+
+@Suite struct ScenarioTests {
+    @Test func passingScenarioPrintsATranscript() {
+        let lab = TestLab()
+        lab.write("s.txt", """
+            # a comment
+            machine cpus=4 seed=3
+            enable
+            expect ok
+            cell create tiny-demo
+            expect status 0
+            expect cell tiny-demo state="shut down" cpus=2 failed=
+            expect owner 2 tiny-demo
+            expect owner 3 0
+            expect online 0-1,3
+            cell create linux-x86-demo
+            expect errno EBUSY
+            expect status 1
+            cell list
+            expect output 'tiny-demo'
+            say done
+            """)
+        let r = lab.run("run s.txt")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.hasPrefix("$ jhsim enable\n$ jhsim cell create tiny-demo\n$ jhsim cell create linux-x86-demo\nJAILHOUSE_CELL_CREATE: Device or resource busy\n$ jhsim cell list\nID "))
+        #expect(r.stdout.hasSuffix("done\n"))
+        // A scenario runs on a fresh box: no lab needed, none made.
+        #expect(!FileManager.default.fileExists(atPath: lab.labFile))
+    }
+
+    @Test func failedExpectationSaysWhere() {
+        let lab = TestLab()
+        lab.write("bad.txt", "enable\ncell create tiny-demo\nexpect cell tiny-demo state=running\ndisable\n")
+        let r = lab.run("run bad.txt")
+        #expect(r.status == 1)
+        #expect(r.stderr == "bad.txt:3: expectation failed: expect cell tiny-demo state=running\n  expected: state=running\n  got:      state=shut down\n")
+        #expect(!r.stdout.contains("disable"))
+        let j = lab.run("run bad.txt --json")
+        #expect(j.stdout.contains("\"passed\": false"))
+        #expect(j.stdout.contains("\"line\": 3"))
+    }
+
+    @Test func badScenarioLinesAreUsageErrors() {
+        let lab = TestLab()
+        for (text, needle) in [("cell frob\n", "bad.txt:1: unknown cell subcommand"),
+                               ("enable\nexpect errno ENOPE\n", "bad.txt:2: unknown errno"),
+                               ("enable\nmachine cpus=2\n", "must come before"),
+                               ("lab init\n", "cannot be used inside"),
+                               ("enable --fault zzz\n", "unknown fault site"),
+                               ("say 'x\nenable 'oops\n", "unterminated quote")] {
+            lab.write("bad.txt", text)
+            let r = lab.run("run bad.txt")
+            #expect(r.status == 1)
+            #expect(r.stderr.contains(needle), "\(r.stderr)")
+        }
+    }
+
+    @Test func scenarioInLabSaves() {
+        let lab = TestLab()
+        lab.ok("lab init")
+        lab.write("s.txt", "enable\ncell create tiny-demo\n")
+        lab.ok("run s.txt --in-lab")
+        #expect(lab.ok("cell list").stdout.contains("tiny-demo"))
+    }
+
+    @Test func signalGivesEINTR() {
+        let lab = TestLab()
+        lab.write("s.txt", "enable\nsignal 100\ncell create tiny-demo\nexpect errno EINTR\ncell create tiny-demo\nexpect ok\n")
+        let r = lab.run("run s.txt")
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    @Test func demoRunsAndIsDeterministic() {
+        let lab = TestLab()
+        let a = lab.run("demo")
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("== 3. Create the tiny-demo cell"))
+        #expect(a.stdout.contains("JAILHOUSE_CELL_CREATE: Device or resource busy"))
+        #expect(a.stdout.contains("JAILHOUSE_CELL_DESTROY: Operation not permitted"))
+        #expect(lab.run("demo").stdout == a.stdout)
+    }
+}
