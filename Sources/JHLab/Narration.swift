@@ -30,7 +30,7 @@ public enum Narration {
     static func key(_ l: TraceLayer, _ op: String) -> String { l.rawValue + "/" + op }
 
     static let table: [String: Entry] = [
-        key(.user, "command"): Entry(text: { _, f in "user: \(f.raw)" }, mirrors: nil),
+        key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"

@@ -36,7 +36,7 @@ public enum TimelineSVG {
         let columns = max(1, records.count)
         let left = 70.0, colW = max(60.0, min(140.0, 900.0 / Double(columns)))
         let laneH = n > 32 ? 6.0 : 28.0, top = 40.0
-        let width = left + colW * Double(columns) + 20
+        let width = left + colW * Double(columns) + 130  // room for the slanted labels
         let lanesBottom = top + laneH * Double(n)
         let height = lanesBottom + 190
         // Maps virtual time to x: command k spans [left + k*colW, left + (k+1)*colW].
@@ -106,7 +106,7 @@ public enum TimelineSVG {
         for (label, c) in legend {
             s += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"/>\n"
             s += "<text x=\"\(f(lx + 16))\" y=\"\(f(ly))\">\(esc(label))</text>\n"
-            lx += 26 + Double(label.count) * 6.5
+            lx += 30 + Double(label.count) * 7.5
         }
         s += "<path d=\"M \(f(lx)) \(f(ly - 10)) L \(f(lx + 8)) \(f(ly - 10)) L \(f(lx + 4)) \(f(ly - 2)) Z\" fill=\"#d32f2f\"/>\n"
         s += "<text x=\"\(f(lx + 12))\" y=\"\(f(ly))\">fault / failure</text>\n"
