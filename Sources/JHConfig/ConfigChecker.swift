@@ -171,7 +171,13 @@ public enum ConfigChecker {
                                        message: "region \(range(m.physRange)) overlaps the hypervisor memory \(range(sys.hypervisorMemory.physRange)) of \(sysName)"))
                 }
             }
-            if !rootCPUs.isEmpty && rootCPUs.isSubset(of: taken) {
+            // The root must keep a CPU: judged for each cell alone, and for all cells
+            // together when they can coexist (pairwise CPU-disjoint).
+            let disjoint = taken.count == cells.reduce(0) { $0 + $1.1.cpus.count }
+            if let (name, c) = cells.first(where: { !rootCPUs.isEmpty && rootCPUs.isSubset(of: $0.1.cpus) }) {
+                out.append(Finding(file: name, severity: .error, structName: "CPU set", field: "cpu bitmap", offset: cpuOffset,
+                                   message: "cell \(c.name) takes every root CPU (\(rootCPUs.rangeList)) of \(sysName): the root cell would be left with no CPU"))
+            } else if cells.count > 1 && disjoint && !rootCPUs.isEmpty && rootCPUs.isSubset(of: taken) {
                 out.append(Finding(file: sysName, severity: .error, structName: "CPU set", field: "cpu bitmap",
                                    offset: SystemConfig.rootCellOffset + cpuOffset,
                                    message: "the cells together take every root CPU (\(rootCPUs.rangeList)): the root cell would be left with no CPU"))
