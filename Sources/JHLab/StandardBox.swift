@@ -2,18 +2,113 @@ import Foundation
 import JHABI
 import JHMachine
 
-// The integration with the lower layers (JHLinux, JHHypervisor, JHDriver, JHConfig
-// built-ins). It is compiled once those layers have landed on main; until then the
-// standard factory reports that the machine cannot be built.
+// The integration with the lower layers: JHLinux, JHHypervisor and JHDriver through the
+// driver layer's `SimulatedBox` and `JailhouseTool`, and the JHConfig built-ins. It is
+// the only file of JHLab that names their types.
 
+#if true  // Until the Linux, hypervisor and driver layers are merged; then the real box below.
 extension BoxFactory {
-    /// The real box: JHLinux + JHHypervisor + JHDriver on a JHMachine.
+    /// Placeholder while the Linux, hypervisor and driver layers are not merged.
     public static let standard: BoxFactory = BoxFactory(
         make: { _ in throw LabError("this jhsim was built without the simulated machine (the Linux, hypervisor and driver layers have not been merged yet)") },
-        builtinSystemConfig: { _ in nil },
-        builtinCellConfig: { _ in nil },
-        builtinCellNames: [],
-        faultCatalog: [],
-        inmateKinds: ["passive", "cooperative", "locking", "unresponsive", "crashing", "comm-rev-mismatch"],
-        describeCellConfig: { _ in nil })
+        builtinSystemConfig: { _ in nil }, builtinCellConfig: { _ in nil }, builtinCellNames: [],
+        faultCatalog: [], inmateKinds: [], describeCellConfig: { _ in nil })
 }
+#else
+import JHConfig
+import JHDriver
+import JHHypervisor
+import JHLinux
+
+/// The real box: the driver layer's `SimulatedBox` seen through `JailhouseBox`.
+final class StandardBox: JailhouseBox {
+    let sim: SimulatedBox
+    var machine: Machine { sim.machine }
+
+    init(_ p: BoxParameters) throws {
+        guard let profile = Profile.named(p.profile) else { throw LabError("unknown profile '\(p.profile)'") }
+        sim = try SimulatedBox(cpus: p.cpus, seed: p.seed, profile: profile, executor: p.executor)
+    }
+
+    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64 {
+        let pid = sim.kernel.spawnProcess(name: "jailhouse", cpu: 0)
+        defer { sim.kernel.exitProcess(pid) }
+        if let signalAfter { sim.kernel.sendSignal(pid, at: machine.now + signalAfter) }
+        let tool = JailhouseTool(box: sim, pid: pid)
+        func ref(_ c: CellSelector) -> JailhouseTool.CellRef {
+            switch c {
+            case .id(let i): .id(UInt32(bitPattern: i))
+            case .name(let n): .name(n)
+            }
+        }
+        switch payload {
+        case .systemConfig(let bytes): return try tool.enable(bytes)
+        case .none: return try tool.ioctl(command, rawArgument: 0)
+        case .cellConfig(let bytes): return try tool.cellCreate(bytes)
+        case .cellID(let c):
+            return command == .cellStart ? try tool.cellStart(ref(c)) : try tool.cellDestroy(ref(c))
+        case .cellLoad(let c, let images):
+            return try tool.cellLoad(ref(c), images: images.map { JailhouseTool.Image(bytes: Array($0.bytes), target: $0.target) })
+        }
+    }
+
+    func readConsole() -> String { sim.hypervisor.console }
+
+    func sysfsRead(_ path: String) throws(Errno) -> String { try sim.kernel.sysfs.read(path) }
+    func sysfsList(_ path: String) throws(Errno) -> [String] { try sim.kernel.sysfs.list(path) }
+
+    func setCPU(_ cpu: Int, online: Bool) -> Errno? {
+        do {
+            try sim.kernel.sysfs.write("/sys/devices/system/cpu/cpu\(cpu)/online", online ? "1" : "0")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func cpuStatus(_ cpu: Int) -> CPUStatus {
+        let owner = sim.hypervisor.owner(of: cpu)
+        let name = owner.flatMap { id in sim.hypervisor.cells.first { $0.id == id }?.name }
+        let state = sim.hypervisor.cpuState(cpu)
+        return CPUStatus(cpu: cpu, online: sim.kernel.cpuOnline(cpu), hotplugState: sim.kernel.cpuStatus(cpu),
+                         owner: owner, ownerName: name, hypervisorState: Self.words(state),
+                         failed: state == .failed)
+    }
+
+    /// Short table words for the hypervisor's per-CPU states.
+    static func words(_ s: HVCPUState) -> String {
+        switch s {
+        case .inactive: "inactive"
+        case .runningRoot: "running root"
+        case .suspended: "suspended"
+        case .parked: "parked"
+        case .runningCell: "running cell"
+        case .failed: "failed"
+        }
+    }
+
+    func setInmate(_ kind: String, forCell id: UInt32) -> Bool {
+        guard let k = InmateKind(rawValue: kind) else { return false }
+        sim.hypervisor.setInmate(k, forCell: id)
+        return true
+    }
+
+    var dmesg: [String] { sim.kernel.dmesg() }
+}
+
+extension BoxFactory {
+    /// The real box: JHLinux + JHHypervisor + JHDriver on a JHMachine, with the
+    /// embedded fixtures of JHConfig.
+    public static let standard: BoxFactory = BoxFactory(
+        make: { try StandardBox($0) },
+        builtinSystemConfig: { cpus in cpus == BoxParameters.defaultCPUs ? ("qemu-x86", BuiltinConfigs.qemuX86) : nil },
+        builtinCellConfig: { BuiltinConfigs.cell(named: $0) },
+        builtinCellNames: BuiltinConfigs.cellNames,
+        faultCatalog: SimulatedBox.faultCatalog,
+        inmateKinds: InmateKind.allCases.map(\.rawValue),
+        describeCellConfig: { bytes in
+            guard let c = try? CellConfig.decode(bytes) else { return nil }
+            return (c.name, c.cpus)
+        })
+}
+#endif
