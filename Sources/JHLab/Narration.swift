@@ -10,78 +10,126 @@ public enum Narration {
     struct Entry: Sendable {
         var text: @Sendable (TraceEvent, Fields) -> String
         var mirrors: String?
+        /// Shown in the demo's short explanations (layer crossings, ownership, consent).
+        var key = true
     }
 
-    /// `key=value` pairs of an event's detail.
+    /// `key=value` pairs of an event's detail, plus its first plain word (the ioctl or
+    /// hypercall name in the driver's and hypervisor's details).
     public struct Fields: Sendable {
         var pairs: [String: String] = [:]
+        var first: String?
         var raw: String
         init(_ detail: String) {
             raw = detail
             for part in detail.split(separator: " ") {
                 let kv = part.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { pairs[String(kv[0])] = String(kv[1]) }
+                if kv.count == 2 { pairs[String(kv[0])] = String(kv[1]) } else if first == nil { first = String(part) }
             }
         }
         subscript(_ k: String) -> String? { pairs[k] }
         func cpu(_ e: TraceEvent) -> String { pairs["cpu"] ?? e.cpu.map(String.init) ?? "?" }
+        var name: String { first ?? raw }
     }
 
     static func key(_ l: TraceLayer, _ op: String) -> String { l.rawValue + "/" + op }
 
+    static func removeCPU(_ e: TraceEvent, _ f: Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "driver → linux: remove_cpu(\(c)) — jailhouse_cmd_cell_create takes CPU \(c) away from Linux before the hypervisor may give it to the cell"
+        case (_, .error(let err)):
+            return "linux: remove_cpu(\(c)) failed with -\(err.name); the driver must roll back what it already did"
+        case (_, .value(1)):
+            return "linux: CPU \(c) was already offline, nothing to do"
+        default:
+            return "linux: CPU \(c) is offline now; Linux no longer schedules anything on it"
+        }
+    }
+
+    static func addCPU(_ e: TraceEvent, _ f: Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "driver → linux: add_cpu(\(c)) — the driver gives CPU \(c) back to Linux (INIT/SIPI through the hypervisor)"
+        case (_, .error(let err)):
+            return "linux: add_cpu(\(c)) failed with -\(err.name); the CPU stays offline"
+        case (_, .value(1)):
+            return "linux: CPU \(c) was already online"
+        default:
+            return "linux: CPU \(c) is online again and back in Linux's hands"
+        }
+    }
+
     static let table: [String: Entry] = [
-        key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil),
+        key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil, key: false),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
             default: "user: the command finished"
             }
-        }, mirrors: nil),
+        }, mirrors: nil, key: false),
         key(.driver, "ioctl"): Entry(text: { e, f in
-            let name = f["cmd"] ?? f.raw
-            return e.phase == .end
-                ? "driver: \(name) returns \(resultWords(e.result)) to user space"
-                : "driver: \(name) enters the driver through /dev/jailhouse"
+            e.phase == .end
+                ? "driver: \(f.name) returns \(resultWords(e.result)) to user space"
+                : "user → driver: ioctl \(f.name) on /dev/jailhouse"
         }, mirrors: "jailhouse_ioctl (driver/main.c)"),
+        key(.driver, "open"): Entry(text: { e, _ in
+            "user → driver: open(\"/dev/jailhouse\")\(e.result == .ok ? "" : " → \(resultWords(e.result))")"
+        }, mirrors: "jailhouse_fops (driver/main.c)", key: false),
+        key(.linux, "remove_cpu"): Entry(text: removeCPU, mirrors: "remove_cpu (kernel/cpu.c)"),
+        key(.linux, "add_cpu"): Entry(text: addCPU, mirrors: "add_cpu (kernel/cpu.c)"),
+        key(.driver, "remove_cpu"): Entry(text: { e, f in
+            "driver: remove_cpu(\(f.cpu(e))) failed with \(resultWords(e.result)) — jailhouse_cmd_cell_create jumps to its error_cpu_online rollback"
+        }, mirrors: "jailhouse_cmd_cell_create (driver/cell.c)"),
+        key(.driver, "add_cpu"): Entry(text: { e, f in
+            "driver: add_cpu(\(f.cpu(e))) \(f.raw.contains("rollback") ? "during the rollback" : "") → \(resultWords(e.result))"
+        }, mirrors: "jailhouse_cmd_cell_create / cell_destroy (driver/cell.c)"),
+        key(.driver, "offlined_cpus"): Entry(text: { e, f in
+            "driver: notes CPU \(f.cpu(e)) in offlined_cpus (\(f["now"] ?? "?")) so destroy gives it back"
+        }, mirrors: "offlined_cpus (driver/cell.c)", key: false),
+        key(.driver, "cpumask_subset"): Entry(text: { e, f in
+            "driver: are the cell's CPUs (\(f["cell"] ?? "?")) all still the root cell's (\(f["root"] ?? "?"))? \(e.result == .ok || e.result == .none ? "" : "No → \(resultWords(e.result))")"
+        }, mirrors: "cpumask_subset in jailhouse_cmd_cell_create (driver/cell.c)"),
         key(.driver, "cpu_down"): Entry(text: { e, f in
             "driver: cpu_down(\(f.cpu(e))) — jailhouse_cmd_cell_create takes CPU \(f.cpu(e)) away from Linux before the hypervisor may give it to the cell"
-        }, mirrors: "remove_cpu (kernel/cpu.c), called from jailhouse_cmd_cell_create"),
-        key(.driver, "remove_cpu"): Entry(text: { e, f in
-            "driver: remove_cpu(\(f.cpu(e))) — jailhouse_cmd_cell_create takes CPU \(f.cpu(e)) away from Linux before the hypervisor may give it to the cell"
         }, mirrors: "remove_cpu (kernel/cpu.c), called from jailhouse_cmd_cell_create"),
         key(.driver, "cpu_up"): Entry(text: { e, f in
             "driver: cpu_up(\(f.cpu(e))) — the driver gives CPU \(f.cpu(e)) back to Linux (destroy or rollback)"
         }, mirrors: "add_cpu (kernel/cpu.c)"),
-        key(.driver, "add_cpu"): Entry(text: { e, f in
-            "driver: add_cpu(\(f.cpu(e))) — the driver gives CPU \(f.cpu(e)) back to Linux (destroy or rollback)"
-        }, mirrors: "add_cpu (kernel/cpu.c)"),
         key(.driver, "hypercall"): Entry(text: { e, f in
-            "driver: hypercall \(f["code"] ?? f.raw) → the hypervisor\(e.result == .none ? "" : " answers \(resultWords(e.result))")"
+            "driver → hypervisor: \(f.name)\(e.result == .none ? "" : " answers \(resultWords(e.result))")"
         }, mirrors: "jailhouse_call_arg1 (driver/main.h)"),
         key(.hypervisor, "hypercall"): Entry(text: { e, f in
-            "hypervisor: handles hypercall \(f["code"] ?? f.raw)\(e.result == .none ? "" : ", result \(resultWords(e.result))")"
+            e.phase == .end
+                ? "hypervisor: \(f.name) returns \(resultWords(e.result))"
+                : "driver → hypervisor: hypercall \(f.name)\(e.result == .none ? "" : ", result \(resultWords(e.result))")"
         }, mirrors: "hypercall (hypervisor/control.c)"),
         key(.hypervisor, "owner"): Entry(text: { e, f in
             "hypervisor: CPU \(f.cpu(e)) now belongs to cell \(f["cell"] ?? "?") (\(f["name"] ?? "?"))"
         }, mirrors: "per_cpu(cpu)->cell = cell (hypervisor/control.c)"),
         key(.hypervisor, "suspend"): Entry(text: { e, f in
             "hypervisor: suspends CPU \(f.cpu(e)) so its cell cannot run while the configuration changes"
-        }, mirrors: "suspend_cpu (hypervisor/arch/x86/control.c)"),
+        }, mirrors: "suspend_cpu (hypervisor/arch/x86/control.c)", key: false),
         key(.hypervisor, "resume"): Entry(text: { e, f in
             "hypervisor: resumes CPU \(f.cpu(e))"
-        }, mirrors: "resume_cpu (hypervisor/arch/x86/control.c)"),
+        }, mirrors: "resume_cpu (hypervisor/arch/x86/control.c)", key: false),
         key(.hypervisor, "park"): Entry(text: { e, f in
             "hypervisor: parks CPU \(f.cpu(e)) (it waits, halted, until its cell is started)"
         }, mirrors: "arch_park_cpu (hypervisor/arch/x86/control.c)"),
+        key(.hypervisor, "panic_park"): Entry(text: { e, f in
+            "hypervisor: CPU \(f.cpu(e)) failed and is panic-parked"
+        }, mirrors: "panic_park (hypervisor/control.c)"),
         key(.hypervisor, "message"): Entry(text: { e, f in
-            "hypervisor: asks the cell through its comm region: \(f["msg"] ?? f.raw)\(e.result == .none ? "" : " → \(resultWords(e.result))")"
+            "hypervisor: asks cell \(f["cell"] ?? "?") through its comm region: \(f["msg"] ?? f.raw)\(e.result == .none ? "" : " → \(resultWords(e.result))")"
         }, mirrors: "cell_exchange_message (hypervisor/control.c)"),
         key(.linux, "cpu_down"): Entry(text: { e, f in
             "linux: CPU \(f.cpu(e)) goes offline (hotplug teardown)"
-        }, mirrors: "cpu_down (kernel/cpu.c)"),
+        }, mirrors: "cpu_down (kernel/cpu.c)", key: false),
         key(.linux, "cpu_up"): Entry(text: { e, f in
             "linux: CPU \(f.cpu(e)) comes online (INIT/SIPI, hotplug bring-up)"
-        }, mirrors: "cpu_up (kernel/cpu.c)"),
+        }, mirrors: "cpu_up (kernel/cpu.c)", key: false),
         key(.fault, "inject"): Entry(text: { e, f in
             "⚡ INJECTED FAULT at \(f.raw): the step fails with \(resultWords(e.result)) — watch the rollback that follows"
         }, mirrors: "the fault-point seam (Machine.check)"),
@@ -116,8 +164,12 @@ public enum Narration {
     public static func isKeyStep(_ e: TraceEvent) -> Bool {
         if e.layer == .fault { return true }
         if e.layer == .user { return false }
-        if case .error = e.result { return true }
-        return table[key(e.layer, e.op)] != nil && e.op != "ioctl" && e.op != "suspend" && e.op != "resume"
+        guard let entry = table[key(e.layer, e.op)] else {
+            if case .error = e.result { return true }
+            return false
+        }
+        if e.op == "ioctl" { return e.phase == .end && e.result != .ok }
+        return entry.key
     }
 }
 

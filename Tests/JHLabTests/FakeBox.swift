@@ -53,7 +53,7 @@ final class FakeBox: JailhouseBox {
         })
 
     func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64 {
-        machine.record(.driver, "ioctl", cpu: 0, "cmd=\(command.name)", phase: .begin, mirrors: "jailhouse_ioctl (driver/main.c)")
+        machine.record(.driver, "ioctl", cpu: 0, "\(command.name) arg=0x0", phase: .begin, mirrors: "jailhouse_ioctl (driver/main.c)")
         machine.advance(.us(1))
         let r: Int64
         if signalAfter != nil {
@@ -67,7 +67,7 @@ final class FakeBox: JailhouseBox {
             case .cellLoad(let sel, _): r = setLoadable(sel)
             }
         }
-        machine.record(.driver, "ioctl", cpu: 0, "cmd=\(command.name)", result: r == 0 ? .ok : .error(Errno(rawValue: Int32(-r))), phase: .end)
+        machine.record(.driver, "ioctl", cpu: 0, command.name, result: r == 0 ? .ok : .error(Errno(rawValue: Int32(-r))), phase: .end)
         return r
     }
 
@@ -98,7 +98,7 @@ final class FakeBox: JailhouseBox {
             if r != 0 { return r }
         }
         enabled = false; cells = []
-        machine.record(.hypervisor, "hypercall", cpu: 0, "code=JAILHOUSE_HC_DISABLE", result: .ok)
+        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_DISABLE", result: .ok)
         return 0
     }
 
@@ -114,13 +114,14 @@ final class FakeBox: JailhouseBox {
             if c == 0 { return rollback(took, .invalidArgument) }
             if online.contains(c) {
                 do { try machine.check(FaultSite("cpu_down", cpu: c)) } catch { return rollback(took, error) }
-                machine.record(.driver, "cpu_down", cpu: 0, "cpu=\(c)", result: .ok, mirrors: "remove_cpu (kernel/cpu.c)")
+                machine.record(.linux, "remove_cpu", "cpu=\(c)", phase: .begin)
                 machine.advance(.ms(12))
+                machine.record(.linux, "remove_cpu", "cpu=\(c)", result: .ok, phase: .end)
                 online.remove(c); took.append(c)
             }
         }
         do { try machine.check(FaultSite("hc_cell_create")) } catch { return rollback(took, error) }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "code=JAILHOUSE_HC_CELL_CREATE", result: .ok)
+        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_CREATE", result: .ok)
         cells[0].cpus.subtract(cpus)
         cells.append(Cell(id: id, name: w[1], cpus: cpus, state: .shutDown, inmate: w[3]))
         for c in cpus { setOwner(c, id, w[1]) }
@@ -129,8 +130,9 @@ final class FakeBox: JailhouseBox {
 
     func rollback(_ took: [Int], _ e: Errno) -> Int64 {
         for c in took {
-            machine.record(.driver, "cpu_up", cpu: 0, "cpu=\(c)", result: .ok)
+            machine.record(.linux, "add_cpu", "cpu=\(c)", phase: .begin)
             machine.advance(.ms(7))
+            machine.record(.linux, "add_cpu", "cpu=\(c)", result: .ok, phase: .end)
             online.insert(c)
         }
         return e.negated
@@ -147,7 +149,7 @@ final class FakeBox: JailhouseBox {
         guard enabled else { return Errno.invalidArgument.negated }
         guard let i = find(sel) else { return Errno.noEntry.negated }
         guard i != 0 else { return Errno.invalidArgument.negated }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "code=JAILHOUSE_HC_CELL_START", result: .ok)
+        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_START", result: .ok)
         cells[i].state = cells[i].inmate == "locking" ? .runningLocked : .running
         return 0
     }
@@ -166,16 +168,17 @@ final class FakeBox: JailhouseBox {
         guard i != 0 else { return Errno.invalidArgument.negated }
         if cells[i].inmate == "locking" && !cells[i].denied && cells[i].state != .shutDown {
             cells[i].denied = true
-            machine.record(.hypervisor, "hypercall", cpu: 0, "code=JAILHOUSE_HC_CELL_DESTROY", result: .error(.notPermitted))
+            machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_DESTROY", result: .error(.notPermitted))
             return Errno.notPermitted.negated
         }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "code=JAILHOUSE_HC_CELL_DESTROY", result: .ok)
+        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_DESTROY", result: .ok)
         let c = cells.remove(at: i)
         cells[0].cpus.formUnion(c.cpus)
         for cpu in c.cpus {
             setOwner(cpu, 0, rootName)
-            machine.record(.driver, "cpu_up", cpu: 0, "cpu=\(cpu)", result: .ok)
+            machine.record(.linux, "add_cpu", "cpu=\(cpu)", phase: .begin)
             machine.advance(.ms(7))
+            machine.record(.linux, "add_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
             online.insert(cpu)
         }
         return 0
