@@ -62,7 +62,7 @@ public final class LabSession {
         let outcome = execute(command)
         m.faults = FaultInjector()
         // Let whatever the command set in motion (inmates answering, signals) settle.
-        m.runEvents(limit: 1_000_000)
+        m.runEvents(limit: 100_000)
         m.wait(until: m.horizon)
         m.record(.user, "done", command.commandLine,
                  result: outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result)))

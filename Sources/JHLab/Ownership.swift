@@ -53,8 +53,14 @@ public enum Ownership {
             while ei < events.count, events[ei].seq < r.endSeq {
                 let e = events[ei]
                 ei += 1
-                guard e.layer == .hypervisor, e.op == "owner" else { continue }
                 let f = Narration.Fields(e.detail)
+                // Linux finishing remove_cpu/add_cpu flips the CPU's online state mid-command.
+                if e.layer == .linux, e.phase == .end, e.result == .ok, e.op == "remove_cpu" || e.op == "add_cpu",
+                   let cpu = f["cpu"].flatMap({ Int($0) }), cpu >= 0, cpu < n {
+                    change(cpu, e.time, current[cpu].0, current[cpu].1, e.op == "add_cpu")
+                    continue
+                }
+                guard e.layer == .hypervisor, e.op == "owner" else { continue }
                 guard let cpu = f["cpu"].flatMap({ Int($0) }) ?? e.cpu else { continue }
                 let id = f["cell"].flatMap { UInt32($0) }
                 change(cpu, e.time, id, f["name"] ?? id.map { "cell \($0)" }, current[cpu].2)
