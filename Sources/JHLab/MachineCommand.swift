@@ -10,7 +10,7 @@ enum ImageSource: Hashable {
 }
 
 /// A parsed command that runs on a machine (the lab's or a scenario's).
-enum MachineCommand: Hashable {
+enum MachineCommand {
     case enable(file: String?)
     case disable
     case console(follow: Bool)
@@ -26,9 +26,6 @@ enum MachineCommand: Hashable {
     case inmate(CellSelector, String)
     case trace(last: Int?, explain: Bool, chrome: String?)
     case drawTimeline(output: String?)
-
-    static func == (a: MachineCommand, b: MachineCommand) -> Bool { "\(a)" == "\(b)" }
-    func hash(into h: inout Hasher) { h.combine("\(self)") }
 
     /// Parses argv (program name dropped) with tools/jailhouse.c's rules where the
     /// commands overlap.
