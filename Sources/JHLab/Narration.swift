@@ -124,6 +124,48 @@ public enum Narration {
         key(.hypervisor, "message"): Entry(text: { e, f in
             "hypervisor: asks cell \(f["cell"] ?? "?") through its comm region: \(f["msg"] ?? f.raw)\(e.result == .none ? "" : " → \(resultWords(e.result))")"
         }, mirrors: "cell_exchange_message (hypervisor/control.c)"),
+        key(.hypervisor, "cell_create"): Entry(text: { e, f in
+            e.result == .ok
+                ? "hypervisor: cell \(f["id"] ?? "?") (\(f["name"] ?? "?")) exists now; its CPUs wait parked"
+                : "hypervisor: cell_create fails with \(resultWords(e.result)); everything it set up is undone"
+        }, mirrors: "cell_create (hypervisor/control.c)"),
+        key(.hypervisor, "cell_start"): Entry(text: { e, f in
+            e.result == .ok ? "hypervisor: resets the CPUs of \(f["name"] ?? "the cell") and lets them run the inmate"
+                : "hypervisor: cell_start fails with \(resultWords(e.result))"
+        }, mirrors: "cell_start (hypervisor/control.c)"),
+        key(.hypervisor, "cell_set_loadable"): Entry(text: { e, f in
+            e.result == .ok ? "hypervisor: stops \(f["name"] ?? "the cell"), parks its CPUs and maps its loadable memory into the root cell"
+                : "hypervisor: cell_set_loadable → \(resultWords(e.result))"
+        }, mirrors: "cell_set_loadable (hypervisor/control.c)"),
+        key(.hypervisor, "cell_destroy"): Entry(text: { _, f in
+            "hypervisor: destroys \(f["name"] ?? "the cell"); its CPUs and memory go back to the root cell"
+        }, mirrors: "cell_destroy (hypervisor/control.c)"),
+        key(.hypervisor, "prologue"): Entry(text: { e, f in
+            "hypervisor: refuses the management call (\(f.raw)) → \(resultWords(e.result))"
+        }, mirrors: "cell_management_prologue (hypervisor/control.c)"),
+        key(.hypervisor, "reconfig_check"): Entry(text: { e, _ in
+            "hypervisor: another cell has locked the configuration → \(resultWords(e.result))"
+        }, mirrors: "cell_reconfig_ok (hypervisor/control.c)"),
+        key(.hypervisor, "cell_exists"): Entry(text: { e, f in
+            "hypervisor: a cell with id or name \(f["name"] ?? "?") exists already → \(resultWords(e.result))"
+        }, mirrors: "cell_create (hypervisor/control.c)"),
+        key(.hypervisor, "cpu_check"): Entry(text: { e, f in
+            "hypervisor: CPUs \(f["cpus"] ?? "?") are not all the root cell's to give → \(resultWords(e.result))"
+        }, mirrors: "cell_create (hypervisor/control.c)"),
+        key(.hypervisor, "enable"): Entry(text: { e, f in
+            e.phase == .end
+                ? "hypervisor: enable \(e.result == .ok ? "done: every CPU now runs under the hypervisor, Linux as the root cell" : "fails: \(resultWords(e.result))")"
+                : "hypervisor: CPUs \(f["cpus"] ?? "?") enter the hypervisor"
+        }, mirrors: "entry / init_late (hypervisor/setup.c)"),
+        key(.hypervisor, "disable"): Entry(text: { _, f in
+            "hypervisor: shuts down and hands CPUs \(f["released"] ?? "?") back to Linux on bare metal"
+        }, mirrors: "shutdown (hypervisor/control.c)"),
+        key(.driver, "cell_register"): Entry(text: { _, f in
+            "driver: registers the cell (\(f.raw)); sysfs shows it from now on"
+        }, mirrors: "cell_register (driver/cell.c)", key: false),
+        key(.driver, "cell_delete"): Entry(text: { _, f in
+            "driver: deletes its cell object (\(f.raw)); the sysfs directory disappears"
+        }, mirrors: "cell_delete (driver/cell.c)", key: false),
         key(.linux, "cpu_down"): Entry(text: { e, f in
             "linux: CPU \(f.cpu(e)) goes offline (hotplug teardown)"
         }, mirrors: "cpu_down (kernel/cpu.c)", key: false),
