@@ -1,0 +1,114 @@
+import JHABI
+import JHHypervisor
+import JHLinux
+import JHMachine
+
+extension JailhouseDriver {
+    static let sysfsRoot = "/sys/devices/jailhouse"
+    static let cellsDir = "/sys/devices/jailhouse/cells"
+
+    /// Mirrors `jailhouse_sysfs_init` in driver/sysfs.c: the root device's attributes and
+    /// the `cells` directory.
+    func sysfsInit() {
+        let fs = kernel.sysfs
+        fs.mkdir(Self.sysfsRoot)
+        fs.createFile(Self.sysfsRoot + "/enabled") { [weak self] in self?.enabled == true ? "1\n" : "0\n" }
+        for (name, info) in [("mem_pool_size", HypervisorInfo.memPoolSize), ("mem_pool_used", .memPoolUsed),
+                             ("remap_pool_size", .remapPoolSize), ("remap_pool_used", .remapPoolUsed)] {
+            fs.createFile(Self.sysfsRoot + "/" + name) { [weak self] in self?.infoShow(info) ?? "0\n" }
+        }
+        fs.createFile(Self.sysfsRoot + "/console") { [weak self] in
+            guard let self else { return "" }
+            return self.consoleAvailable && self.enabled ? self.hypervisor.console : ""
+        }
+        fs.mkdir(Self.cellsDir)
+    }
+
+    /// Mirrors `info_show` in driver/sysfs.c: a HYPERVISOR_GET_INFO value, 0 when disabled.
+    func infoShow(_ info: HypervisorInfo) -> String {
+        guard enabled else { return "0\n" }
+        let v = (try? hypervisor.hypercall(cpu: kernel.online.first ?? 0, .hypervisorGetInfo, info.rawValue)) ?? 0
+        return "\(v)\n"
+    }
+
+    func cellDir(_ cell: DriverCell) -> String { Self.cellsDir + "/\(cell.id)" }
+
+    /// Mirrors `jailhouse_sysfs_cell_create` in driver/sysfs.c: `cells/<id>` with its
+    /// attributes and `statistics/`; per-CPU statistics objects are created for the root
+    /// and *moved* from the root for any other cell (CPUs the root lacks are skipped).
+    func sysfsCellCreate(_ cell: DriverCell) throws(Errno) {
+        let fs = kernel.sysfs
+        let dir = cellDir(cell)
+        try fs.mkdirChecked(dir)
+        fs.createFile(dir + "/name") { cell.name + "\n" }
+        fs.createFile(dir + "/state") { [weak self] in self?.stateShow(cell) ?? "invalid\n" }
+        fs.createFile(dir + "/cpus_assigned") { [weak self] in
+            cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
+        }
+        fs.createFile(dir + "/cpus_assigned_list") { cell.cpusAssigned.rangeList + "\n" }
+        fs.createFile(dir + "/cpus_failed") { [weak self] in
+            guard let self else { return "0\n" }
+            return self.failedCPUs(cell).hexMask(nrCPUIDs: self.kernel.nrCPUIDs) + "\n"
+        }
+        fs.createFile(dir + "/cpus_failed_list") { [weak self] in
+            (self?.failedCPUs(cell).rangeList ?? "") + "\n"
+        }
+        fs.mkdir(dir + "/statistics")
+        for stat in CPUStatistic.allCases {
+            fs.createFile(dir + "/statistics/vmexits_" + stat.sysfsName) { [weak self] in
+                guard let self else { return "0\n" }
+                var sum: UInt64 = 0
+                for cpu in cell.cpusAssigned {
+                    let v = self.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue))
+                    if v > 0 { sum += UInt64(v) }
+                }
+                return "\(sum)\n"
+            }
+        }
+        for cpu in cell.cpusAssigned {
+            if let root = rootCell {
+                guard root.cpusAssigned.contains(cpu) else { continue }
+                fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
+            } else {
+                let cpuDir = dir + "/statistics/cpu\(cpu)"
+                fs.mkdir(cpuDir)
+                for stat in CPUStatistic.allCases {
+                    fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName) { [weak self] in
+                        "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
+                    }
+                }
+            }
+        }
+        machine.advance(machine.cost.sysfsObject)
+    }
+
+    /// Mirrors `jailhouse_sysfs_cell_delete`: statistics objects go back to the root (or
+    /// are freed with the root), then the cell's directory disappears.
+    func sysfsCellDelete(_ cell: DriverCell) {
+        let fs = kernel.sysfs
+        let dir = cellDir(cell)
+        if let root = rootCell, root !== cell {
+            for cpu in fs.list(dir + "/statistics").filter({ $0.hasPrefix("cpu") }) {
+                fs.move(dir + "/statistics/" + cpu, to: cellDir(root) + "/statistics/" + cpu)
+            }
+        }
+        fs.remove(dir)
+        machine.advance(machine.cost.sysfsObject)
+    }
+
+    /// Mirrors `state_show` in driver/sysfs.c: CELL_GET_STATE, "invalid" for anything unknown.
+    func stateShow(_ cell: DriverCell) -> String {
+        let v = (try? hypervisor.hypercall(cpu: kernel.online.first ?? 0, .cellGetState, UInt64(cell.id.rawValue))) ?? -1
+        guard v >= 0, v <= Int64(UInt32.max) else { return "invalid\n" }
+        return CellState(rawValue: UInt32(v)).sysfsText + "\n"
+    }
+
+    func cpuInfo(_ cpu: CPUID, _ type: UInt64) -> Int64 {
+        (try? hypervisor.hypercall(cpu: kernel.online.first ?? 0, .cpuGetInfo, UInt64(cpu), type)) ?? -1
+    }
+
+    /// The cell's CPUs whose CPU_GET_INFO state is FAILED.
+    func failedCPUs(_ cell: DriverCell) -> CPUSet {
+        CPUSet(cell.cpusAssigned.filter { cpuInfo($0, CPUInfo.state) == CPUInfo.stateFailed })
+    }
+}
