@@ -164,3 +164,118 @@ public struct PCIDeviceType: RawRepresentable, Hashable, Sendable, Codable, Cust
         }
     }
 }
+
+/// An open code set of the config format (a C enum or `#define` family) whose known
+/// values have C-derived names. Unknown wire values stay representable, so a config
+/// with a value this simulator does not know still decodes and re-encodes exactly.
+public protocol NamedCode: RawRepresentable, Hashable, Sendable where RawValue: FixedWidthInteger & Sendable {
+    init(rawValue: RawValue)
+    /// Every known value with its name.
+    static var names: [(Self, String)] { get }
+}
+
+extension NamedCode {
+    /// The C-derived name, or nil for a value this simulator does not know.
+    public var knownName: String? { Self.names.first { $0.0 == self }?.1 }
+    /// Parses one name (case-insensitive).
+    public static func named(_ name: String) -> Self? {
+        names.first { $0.1.lowercased() == name.lowercased() }?.0
+    }
+}
+
+/// `JAILHOUSE_CON_TYPE_*` (include/jailhouse/console.h).
+public struct ConsoleType: NamedCode, Codable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let none = ConsoleType(rawValue: 0)
+    public static let efifb = ConsoleType(rawValue: 1)
+    public static let uart8250 = ConsoleType(rawValue: 2)
+    public static let pl011 = ConsoleType(rawValue: 3)
+    public static let xuartps = ConsoleType(rawValue: 4)
+    public static let mvebu = ConsoleType(rawValue: 5)
+    public static let hscif = ConsoleType(rawValue: 6)
+    public static let scifa = ConsoleType(rawValue: 7)
+    public static let imx = ConsoleType(rawValue: 8)
+    public static let imxLPUART = ConsoleType(rawValue: 9)
+    public static let scif = ConsoleType(rawValue: 0xa)
+    public static let names: [(ConsoleType, String)] = [
+        (.none, "NONE"), (.efifb, "EFIFB"), (.uart8250, "8250"), (.pl011, "PL011"),
+        (.xuartps, "XUARTPS"), (.mvebu, "MVEBU"), (.hscif, "HSCIF"), (.scifa, "SCIFA"),
+        (.imx, "IMX"), (.imxLPUART, "IMX_LPUART"), (.scif, "SCIF"),
+    ]
+    public var description: String { knownName ?? "TYPE(\(rawValue))" }
+}
+
+/// `JAILHOUSE_IOMMU_*` unit types (cell-config.h, `struct jailhouse_iommu.type`).
+public struct IOMMUType: NamedCode, Codable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// An unused slot of `platform_info.iommu_units[]`.
+    public static let unused = IOMMUType(rawValue: 0)
+    public static let amd = IOMMUType(rawValue: 1)
+    public static let intel = IOMMUType(rawValue: 2)
+    public static let smmuV3 = IOMMUType(rawValue: 3)
+    public static let pvu = IOMMUType(rawValue: 4)
+    public static let armMMU500 = IOMMUType(rawValue: 5)
+    public static let names: [(IOMMUType, String)] = [
+        (.unused, "UNUSED"), (.amd, "AMD"), (.intel, "INTEL"), (.smmuV3, "SMMUV3"),
+        (.pvu, "PVU"), (.armMMU500, "ARM_MMU500"),
+    ]
+    public var description: String { knownName ?? "TYPE(\(rawValue))" }
+}
+
+/// `JAILHOUSE_CACHE_*` types of `struct jailhouse_cache` (Intel CAT on x86).
+public struct CacheType: NamedCode, Codable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let l3Code = CacheType(rawValue: 1)
+    public static let l3Data = CacheType(rawValue: 2)
+    public static let l3 = CacheType(rawValue: 3)
+    public static let names: [(CacheType, String)] = [
+        (.l3Code, "L3_CODE"), (.l3Data, "L3_DATA"), (.l3, "L3"),
+    ]
+    public var description: String { knownName ?? "TYPE(\(rawValue))" }
+}
+
+/// `JAILHOUSE_APIC_MODE_*` of the x86 platform info.
+public struct APICMode: NamedCode, Codable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let auto = APICMode(rawValue: 0)
+    public static let xapic = APICMode(rawValue: 1)
+    public static let x2apic = APICMode(rawValue: 2)
+    public static let names: [(APICMode, String)] = [(.auto, "AUTO"), (.xapic, "XAPIC"), (.x2apic, "X2APIC")]
+    public var description: String { knownName ?? "MODE(\(rawValue))" }
+}
+
+/// `JAILHOUSE_SHMEM_PROTO_*` of an ivshmem PCI device. The ranges CUSTOM
+/// (0x4000–0x7fff), VIRTIO_FRONT (0x8000+) and VIRTIO_BACK (0xc000+) carry a
+/// sub-code; only the fixed values are named.
+public struct ShmemProtocol: NamedCode, Codable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let undefined = ShmemProtocol(rawValue: 0)
+    public static let veth = ShmemProtocol(rawValue: 1)
+    public static let custom = ShmemProtocol(rawValue: 0x4000)
+    public static let virtioFront = ShmemProtocol(rawValue: 0x8000)
+    public static let virtioBack = ShmemProtocol(rawValue: 0xc000)
+    public static let names: [(ShmemProtocol, String)] = [
+        (.undefined, "UNDEFINED"), (.veth, "VETH"), (.custom, "CUSTOM"),
+        (.virtioFront, "VIRTIO_FRONT"), (.virtioBack, "VIRTIO_BACK"),
+    ]
+    public var description: String { knownName ?? String(format16: rawValue) }
+}
+
+extension PCIDeviceType: NamedCode {
+    public static let names: [(PCIDeviceType, String)] = [
+        (.device, "DEVICE"), (.bridge, "BRIDGE"), (.ivshmem, "IVSHMEM"),
+    ]
+}
+
+extension Architecture: NamedCode {
+    public static let names: [(Architecture, String)] = [(.x86, "x86"), (.arm, "arm"), (.arm64, "arm64")]
+}
+
+private extension String {
+    init(format16 v: UInt16) { self = "0x" + String(v, radix: 16) }
+}

@@ -1,1 +1,0 @@
-// The JHConfig layer. See Docs/architecture.md for what it owns.
