@@ -11,17 +11,20 @@ extension JailhouseDriver {
     /// the `cells` directory.
     func sysfsInit() {
         let fs = kernel.sysfs
-        fs.mkdir(Self.sysfsRoot)
-        fs.createFile(Self.sysfsRoot + "/enabled") { [weak self] in self?.enabled == true ? "1\n" : "0\n" }
+        // Module init happens at boot in a fresh sysfs: these cannot collide, and no fault
+        // plan is active before the box exists.
+        try? fs.mkdir(Self.sysfsRoot)
+        try? fs.createFile(Self.sysfsRoot + "/enabled", show: { [weak self] in self?.enabled == true ? "1\n" : "0\n" })
         for (name, info) in [("mem_pool_size", HypervisorInfo.memPoolSize), ("mem_pool_used", .memPoolUsed),
                              ("remap_pool_size", .remapPoolSize), ("remap_pool_used", .remapPoolUsed)] {
-            fs.createFile(Self.sysfsRoot + "/" + name) { [weak self] in self?.infoShow(info) ?? "0\n" }
+            try? fs.createFile(Self.sysfsRoot + "/" + name, show: { [weak self] in self?.infoShow(info) ?? "0\n" })
         }
-        fs.createFile(Self.sysfsRoot + "/console") { [weak self] in
+        try? fs.createFile(Self.sysfsRoot + "/console", show: { [weak self] () throws(Errno) -> String in
             guard let self else { return "" }
-            return self.consoleAvailable && self.enabled ? self.hypervisor.console : ""
-        }
-        fs.mkdir(Self.cellsDir)
+            guard self.consoleAvailable else { throw .notPermitted }
+            return self.enabled ? self.hypervisor.console : ""
+        })
+        try? fs.mkdir(Self.cellsDir)
     }
 
     /// Mirrors `info_show` in driver/sysfs.c: a HYPERVISOR_GET_INFO value, 0 when disabled.
@@ -39,23 +42,35 @@ extension JailhouseDriver {
     func sysfsCellCreate(_ cell: DriverCell) throws(Errno) {
         let fs = kernel.sysfs
         let dir = cellDir(cell)
-        try fs.mkdirChecked(dir)
-        fs.createFile(dir + "/name") { cell.name + "\n" }
-        fs.createFile(dir + "/state") { [weak self] in self?.stateShow(cell) ?? "invalid\n" }
-        fs.createFile(dir + "/cpus_assigned") { [weak self] in
-            cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
+        try fs.mkdir(dir)
+        do {
+            try populateCellDir(cell, dir)
+        } catch {
+            // Cleanup is done here, as jailhouse_sysfs_cell_create does: stats objects
+            // already moved go back to the root, the directory goes away.
+            sysfsCellDelete(cell)
+            throw error
         }
-        fs.createFile(dir + "/cpus_assigned_list") { cell.cpusAssigned.rangeList + "\n" }
-        fs.createFile(dir + "/cpus_failed") { [weak self] in
+    }
+
+    private func populateCellDir(_ cell: DriverCell, _ dir: String) throws(Errno) {
+        let fs = kernel.sysfs
+        try fs.createFile(dir + "/name", show: { cell.name + "\n" })
+        try fs.createFile(dir + "/state", show: { [weak self] in self?.stateShow(cell) ?? "invalid\n" })
+        try fs.createFile(dir + "/cpus_assigned", show: { [weak self] in
+            cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
+        })
+        try fs.createFile(dir + "/cpus_assigned_list", show: { cell.cpusAssigned.rangeList + "\n" })
+        try fs.createFile(dir + "/cpus_failed", show: { [weak self] in
             guard let self else { return "0\n" }
             return self.failedCPUs(cell).hexMask(nrCPUIDs: self.kernel.nrCPUIDs) + "\n"
-        }
-        fs.createFile(dir + "/cpus_failed_list") { [weak self] in
+        })
+        try fs.createFile(dir + "/cpus_failed_list", show: { [weak self] in
             (self?.failedCPUs(cell).rangeList ?? "") + "\n"
-        }
-        fs.mkdir(dir + "/statistics")
+        })
+        try fs.mkdir(dir + "/statistics")
         for stat in CPUStatistic.allCases {
-            fs.createFile(dir + "/statistics/vmexits_" + stat.sysfsName) { [weak self] in
+            try fs.createFile(dir + "/statistics/vmexits_" + stat.sysfsName, show: { [weak self] in
                 guard let self else { return "0\n" }
                 var sum: UInt64 = 0
                 for cpu in cell.cpusAssigned {
@@ -63,23 +78,22 @@ extension JailhouseDriver {
                     if v > 0 { sum += UInt64(v) }
                 }
                 return "\(sum)\n"
-            }
+            })
         }
         for cpu in cell.cpusAssigned {
             if let root = rootCell {
                 guard root.cpusAssigned.contains(cpu) else { continue }
-                fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
+                try fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
             } else {
                 let cpuDir = dir + "/statistics/cpu\(cpu)"
-                fs.mkdir(cpuDir)
+                try fs.mkdir(cpuDir)
                 for stat in CPUStatistic.allCases {
-                    fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName) { [weak self] in
+                    try fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName, show: { [weak self] in
                         "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
-                    }
+                    })
                 }
             }
         }
-        machine.advance(machine.cost.sysfsObject)
     }
 
     /// Mirrors `jailhouse_sysfs_cell_delete`: statistics objects go back to the root (or
@@ -88,12 +102,12 @@ extension JailhouseDriver {
         let fs = kernel.sysfs
         let dir = cellDir(cell)
         if let root = rootCell, root !== cell {
-            for cpu in fs.list(dir + "/statistics").filter({ $0.hasPrefix("cpu") }) {
-                fs.move(dir + "/statistics/" + cpu, to: cellDir(root) + "/statistics/" + cpu)
+            let stats = (try? fs.list(dir + "/statistics")) ?? []
+            for cpu in stats where cpu.hasPrefix("cpu") {
+                try? fs.move(dir + "/statistics/" + cpu, to: cellDir(root) + "/statistics/" + cpu)
             }
         }
-        fs.remove(dir)
-        machine.advance(machine.cost.sysfsObject)
+        try? fs.remove(dir)
     }
 
     /// Mirrors `state_show` in driver/sysfs.c: CELL_GET_STATE, "invalid" for anything unknown.
