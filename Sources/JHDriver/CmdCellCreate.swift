@@ -20,7 +20,7 @@ extension JailhouseDriver {
 
         // config = kmalloc(config_size, GFP_USER | __GFP_NOWARN)
         let config: UInt64
-        do { config = try kernel.kmalloc(Int(configSize), tag: "cell config") } catch { throw .errno(.noMemory) }
+        do { config = try kernel.kmalloc(Int(configSize), tag: "cell config", noWarn: true) } catch { throw .errno(.noMemory) }
         defer { kernel.kfree(config) }  // kfree_config_out, on every path
 
         let user: [UInt8]
@@ -104,7 +104,7 @@ extension JailhouseDriver {
         var claimed: [PCIAddress] = []
         if failure == nil {
             claimed = pciDoAllDevices(cell, type: .device, action: .claim)
-            let result = try hypercall(file, .cellCreate, kernel.physicalAddress(ofKernel: config))
+            let result = try hypercall(file, .cellCreate, kernel.physicalAddress(ofKernel: config) ?? 0)
             if result < 0 {
                 failure = Errno(rawValue: Int32(truncatingIfNeeded: -result))
             }

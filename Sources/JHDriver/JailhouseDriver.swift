@@ -106,6 +106,9 @@ public final class JailhouseDriver: @unchecked Sendable {
         hypervisor.console
     }
 
+    /// Whether `jailhouse_lock` is free (every ioctl must release it on every path).
+    public var lockIsFree: Bool { !jailhouseLock.isLocked }
+
     /// The driver's cell with this id, registered or not.
     public func cell(id: CellID) -> DriverCell? { cells.first { $0.id == id } }
 }
@@ -139,7 +142,7 @@ extension JailhouseDriver {
     /// The CPU the calling process runs on: its own if still online, else the lowest
     /// online CPU (the scheduler migrates it when its CPU goes away).
     func callerCPU(_ file: DeviceFile) -> CPUID {
-        let own = kernel.process(file.pid)?.cpu ?? 0
+        let own = kernel.processCPU(file.pid) ?? 0
         return kernel.online.contains(own) ? own : (kernel.online.first ?? 0)
     }
 

@@ -116,6 +116,6 @@ import Testing
             #expect(try r.create("linux-x86-demo") == 0)
             #expect(try r.disable() == 0)
         }
-        #expect(r.kernel.kmallocLiveBytes == Rig(cpus: 4).kernel.kmallocLiveBytes)
+        #expect(r.kernel.kmallocStats.liveBytes == Rig(cpus: 4).kernel.kmallocStats.liveBytes)
     }
 }

@@ -55,7 +55,7 @@ struct Rig {
             online: kernel.online,
             hvCells: hv.cells.map { "\($0.id):\($0.name):\($0.cpus.rangeList)" },
             owners: (0..<machine.cpuCount).map { hv.owner(of: $0) },
-            kmallocLive: kernel.kmallocLiveBytes,
+            kmallocLive: kernel.kmallocStats.liveBytes,
             poolUsed: hv.poolPages.used,
             sysfsCells: (try? kernel.sysfs.list("/sys/devices/jailhouse/cells")) ?? [],
             claimed: driver.claimedDevices,
