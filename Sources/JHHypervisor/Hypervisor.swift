@@ -48,6 +48,8 @@ public final class Hypervisor: @unchecked Sendable {
     static let cellStructSize: UInt64 = 4096 + 512
     /// Pages of the remap pool (`REMAP_POOL_SIZE`), for HYPERVISOR_GET_INFO.
     static let remapPoolPages = 1024
+    /// Largest pool the simulation keeps a bitmap for (1 GiB of 4 KiB pages).
+    static let maxPoolPages: UInt64 = 1 << 18
     /// Bytes of hypervisor console kept (the real one is a ring of a few pages).
     static let consoleCapacity = 64 * 1024
 
@@ -224,12 +226,16 @@ public final class Hypervisor: @unchecked Sendable {
         }
         let total = HVSystemDescriptor.size(rootComputedSize: head.root.computedSize)
         let hv = head.hypervisorMemory
-        guard total < hv.size else { throw .invalidArgument }
+        // The driver checked these against the image (§3.3 steps 10–11); the config it
+        // copied must lie inside the window, so a hostile size cannot make us read wild.
+        guard total < hv.size, total <= 1 << 24, configAddress >= hv.physStart, configAddress < hv.physEnd,
+              total <= hv.physEnd - configAddress else { throw .invalidArgument }
         let bytes = machine.memory.read(configAddress, count: Int(total))
         guard let sys = HVSystemDescriptor(bytes: bytes) else { throw .invalidArgument }
         try machine.check(FaultSite(HypervisorFaultSites.initEarly, cpu: master))
         let poolBase = (configAddress + total + 4095) & ~4095
-        let hvEnd = hv.physEnd
+        // A simulation limit: the pool bitmap is capped at 1 GiB worth of pages.
+        let hvEnd = min(hv.physEnd, poolBase &+ Self.maxPoolPages * 4096)
         guard poolBase < hvEnd else { throw .noMemory }
         let rootSet = sys.root.cpus
         // cpu_init on every CPU: only root CPUs may enter.

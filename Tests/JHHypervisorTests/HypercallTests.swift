@@ -196,3 +196,43 @@ import JHMachine
         #expect(hashes.count > 6, "seeds choose different runs")
     }
 }
+
+@Suite struct EnableTests {
+    @Test func theHypervisorCanBeEnabledAgainAfterDisable() throws {
+        let rig = try Rig()
+        #expect(try rig.create(.tiny()) == 0)
+        #expect(try rig.call(.cellDestroy, 1) == 0)
+        _ = rig.hv.startupIPI(to: 2)
+        #expect(try rig.hv.disable(from: [0, 1, 2, 3]) == [0, 0, 0, 0])
+        let r = rig.hv.enable(cpus: [0, 1, 2, 3], configAddress: Rig.configAddress(rig.system), maxCPUs: 4)
+        #expect(r == [0, 0, 0, 0])
+        #expect(try rig.create(.tiny()) == 0)
+        #expect(rig.hv.statistics(cpu: 1)[.total] == 1, "statistics start from zero")
+    }
+
+    @Test func aHostileSystemConfigIsRefusedNotTrapped() throws {
+        let m = try Machine(cpuCount: 4, seed: 1, executor: .inline)
+        let hv = Hypervisor(machine: m)
+        var sys = TSystem.qemu()
+        sys.hvSize = 1 << 62
+        var bytes = sys.bytes()
+        // num_memory_regions of the root = 0xffffffff
+        for k in 0..<4 { bytes[356 + 52 + k] = 0xff }
+        let a = Rig.configAddress(sys)
+        m.memory.write(a, bytes)
+        #expect(hv.enable(cpus: [0, 1, 2, 3], configAddress: a, maxCPUs: 4) == [-22, -22, -22, -22])
+        sys = TSystem.qemu()
+        sys.hvSize = 1 << 62
+        m.memory.write(a, sys.bytes())
+        #expect(hv.enable(cpus: [0, 1, 2, 3], configAddress: a, maxCPUs: 4) == [0, 0, 0, 0])
+        #expect(hv.poolPages.size == 1 << 18, "the pool bitmap is capped")
+    }
+
+    @Test func aCommRegionHangIsReportedWithTheDispatchExecutorToo() throws {
+        let rig = try Rig(executor: .dispatch)
+        rig.hv.setInmate(.unresponsive, forCell: 2)
+        #expect(try rig.create(.apic()) == 0)
+        #expect(try rig.call(.cellStart, 2) == 0)
+        #expect(throws: SimulationHang.self) { try rig.call(.cellStart, 2, from: 1) }
+    }
+}
