@@ -85,4 +85,7 @@ public struct FirmwareImage: Hashable, Sendable {
     public var perCPUSize: UInt64
     /// Bytes of the `.bin` file.
     public var imageSize: UInt64
+    public init(signature: [UInt8], coreSize: UInt64, perCPUSize: UInt64, imageSize: UInt64) {
+        self.signature = signature; self.coreSize = coreSize; self.perCPUSize = perCPUSize; self.imageSize = imageSize
+    }
 }

@@ -236,3 +236,17 @@ import JHMachine
         #expect(throws: SimulationHang.self) { try rig.call(.cellStart, 2, from: 1) }
     }
 }
+
+@Suite struct TraceShapeTests {
+    @Test func aCreateReadsAsASequenceOfSteps() throws {
+        let rig = try Rig()
+        let from = rig.m.trace.recordedCount
+        #expect(try rig.create(.tiny()) == 0)
+        let lines = rig.m.trace.events.filter { $0.seq >= from }.map(\.op)
+        let order = ["hypercall", "cell_suspend", "map_config", "page_alloc", "cell_init", "arch_cell_create",
+                     "unit_init", "park", "owner", "unmap", "map", "config_commit", "cell_resume", "cell_create"]
+        var at = 0
+        for op in lines where at < order.count && op == order[at] { at += 1 }
+        #expect(at == order.count, "\(lines)")
+    }
+}
