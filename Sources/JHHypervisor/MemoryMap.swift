@@ -41,6 +41,12 @@ public struct HVMemoryMap: Hashable, Sendable, CustomStringConvertible {
         return at >= e
     }
 
+    /// Whether `cell` maps any page of `[start, start+size)`.
+    public func mapsAny(_ cell: UInt32, _ start: UInt64, _ size: UInt64) -> Bool {
+        let (s, e) = Self.pageRange(start, size)
+        return segments.contains { $0.end > s && $0.start < e && $0.cells.contains(cell) }
+    }
+
     static func pageRange(_ start: UInt64, _ size: UInt64) -> (UInt64, UInt64) {
         let s = start & ~4095
         let endRaw = start.addingReportingOverflow(size)

@@ -116,6 +116,7 @@ import JHMachine
                 for c in 0..<4 where rig.hv.cpuState(c) == .parked { _ = rig.hv.startupIPI(to: c) }
             }
             #expect(rig.snapshot.owners == before.owners && rig.snapshot.poolUsed == before.poolUsed, "round \(i)")
+            #expect(rig.hv.invariantViolations() == [], "round \(i)")
         }
     }
 }
@@ -180,6 +181,7 @@ import JHMachine
                 for c in 1..<4 where rig.hv.cpuState(c) == .parked && rig.hv.owner(of: c) == 0 { _ = rig.hv.startupIPI(to: c) }
             }
             rig.hv.runInmates(for: .us(300))
+            #expect(rig.hv.invariantViolations() == [], "seed \(seed) step \(step)")
         }
         return (rig.m.trace.hashHex, rig.m.now)
     }
@@ -234,6 +236,27 @@ import JHMachine
         #expect(try rig.create(.apic()) == 0)
         #expect(try rig.call(.cellStart, 2) == 0)
         #expect(throws: SimulationHang.self) { try rig.call(.cellStart, 2, from: 1) }
+    }
+}
+
+@Suite struct InvariantTests {
+    @Test func invariantsHoldThroughALifecycleAndCatchQuirk8() throws {
+        let rig = try Rig()
+        #expect(rig.hv.invariantViolations() == [])
+        #expect(try rig.create(.linux()) == 0)
+        #expect(rig.hv.invariantViolations() == [])
+        #expect(try rig.call(.cellSetLoadable, 3) == 0)
+        #expect(rig.hv.invariantViolations() == [])
+        #expect(try rig.call(.cellStart, 3) == 0)
+        #expect(rig.hv.invariantViolations() == [])
+        #expect(try rig.call(.cellDestroy, 3) == 0)
+        #expect(rig.hv.invariantViolations() == [])
+        // Two cells on the same RAM: destroying one hands the other's RAM to root.
+        #expect(try rig.create(.tiny()) == 0)
+        var twin = TCell.apic(); twin.memory[0].phys = 0x3ee0_0000
+        #expect(try rig.create(twin) == 0)
+        #expect(try rig.call(.cellDestroy, 2) == 0)
+        #expect(rig.hv.invariantViolations() == ["region 0x3ee00000 of cell 1 is still mapped in root"])
     }
 }
 
