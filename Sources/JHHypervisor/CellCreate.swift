@@ -147,7 +147,7 @@ extension Hypervisor {
         // 16. config_commit.
         record("config_commit", cpu: cpu, "cell=\(cell.id)", mirrors: "config_commit (hypervisor/control.c)")
         // 17. SHUT_DOWN; the rest of the comm page stays zero until start.
-        writeCellState(cell, .shutDown)
+        writeCellState(cell, .shutDown, cpu: cpu)
         // 18. Append.
         cellList.append(cell)
         return .success(cell)

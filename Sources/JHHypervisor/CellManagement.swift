@@ -52,7 +52,7 @@ extension Hypervisor {
             record("config_commit", cpu: cpu, "cell=none")
             cell.loadable = false
         }
-        initCommRegion(cell)
+        initCommRegion(cell, cpu: cpu)
         record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
         for c in cell.cpus {
             perCPU[c].failed = false
@@ -86,7 +86,7 @@ extension Hypervisor {
             record("cell_set_loadable", cpu: cpu, "id=\(id) already", result: .ok)
             return 0
         }
-        writeCellState(cell, .shutDown)
+        writeCellState(cell, .shutDown, cpu: cpu)
         cell.loadable = true
         record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
         for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
@@ -131,7 +131,7 @@ extension Hypervisor {
     /// into root, memory returns to the overlapping root regions, units exit in reverse.
     func cellDestroyInternal(_ cell: HVCell, caller cpu: CPUID) {
         guard let root = rootCell else { return }
-        writeCellState(cell, .shutDown)
+        writeCellState(cell, .shutDown, cpu: cpu)
         for c in cell.cpus where c < perCPU.count && perCPU[c].cellID == cell.id {
             parkCPU(c)
             root.cpus.insert(c)

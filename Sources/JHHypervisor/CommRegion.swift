@@ -14,10 +14,10 @@ extension Hypervisor {
         return CellState(rawValue: machine.memory.readU32(page + UInt64(CommOffset.cellState)))
     }
 
-    func writeCellState(_ cell: HVCell, _ s: CellState) {
+    func writeCellState(_ cell: HVCell, _ s: CellState, cpu: CPUID?) {
         guard let page = cell.commPage else { return }
         machine.memory.writeU32(page + UInt64(CommOffset.cellState), s.rawValue)
-        record("cell_state", cpu: nil, "cell=\(cell.id) state=\(s.rawValue)")
+        record("cell_state", cpu: cpu, "cell=\(cell.id) state=\(s.rawValue)")
     }
 
     func readReply(_ cell: HVCell) -> CommReply {
@@ -28,7 +28,7 @@ extension Hypervisor {
     /// Start's comm-region setup (`cell_start` + x86 `arch_cell_reset`): zero the page,
     /// "JHCOMM" revision 2 (so cell_state = RUNNING, msg = NONE), console flags, the
     /// console, pci_mmconfig_base, pm_timer_address, num_cpus, tsc_khz, apic_khz.
-    func initCommRegion(_ cell: HVCell) {
+    func initCommRegion(_ cell: HVCell, cpu: CPUID) {
         guard let page = cell.commPage else { return }
         var b = [UInt8](repeating: 0, count: CommRegionLayout.size)
         func put(_ o: Int, _ v: UInt64, _ n: Int) { for k in 0..<n { b[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) } }
@@ -46,7 +46,7 @@ extension Hypervisor {
         put(CommOffset.apicKHz, UInt64(system?.apicKHz ?? 0), 4)
         machine.memory.zero(page, count: 4096)
         machine.memory.write(page, b)
-        record("comm_init", cpu: nil, "cell=\(cell.id) flags=\(flags) num_cpus=\(cell.cpus.count)")
+        record("comm_init", cpu: cpu, "cell=\(cell.id) flags=\(flags) num_cpus=\(cell.cpus.count)")
     }
 
     /// Whether a state ends the message wait at once. Upstream: SHUT_DOWN and FAILED only
@@ -112,7 +112,7 @@ extension Hypervisor {
         machine.advance(times(poll, timeout))
         printk("Timeout expired while waiting for reply from \(cell.name)\n")
         cellSuspend(cell, caller: cpu)
-        writeCellState(cell, .failed)
+        writeCellState(cell, .failed, cpu: cpu)
         return finish(true, "timeout")
     }
 

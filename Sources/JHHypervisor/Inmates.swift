@@ -111,7 +111,7 @@ extension Hypervisor {
         printk("Parking CPU \(cpu)\n")
         record("panic_park", cpu: cpu, "cpu=\(cpu)", result: .error(.ioError), mirrors: "panic_park (hypervisor/control.c)")
         if let cell = cellOf(cpu: cpu), cell.cpus.allSatisfy({ perCPU[$0].failed }) {
-            writeCellState(cell, .failed)
+            writeCellState(cell, .failed, cpu: cpu)
         }
     }
 
