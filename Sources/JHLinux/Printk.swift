@@ -38,7 +38,10 @@ public struct PrintkRecord: Hashable, Sendable {
 /// The kernel log ring buffer: bounded in bytes like `log_buf` (CONFIG_LOG_BUF_SHIFT=17
 /// gives 128 KiB); the oldest records fall out first.
 public struct PrintkBuffer: Sendable {
-    public private(set) var records: [PrintkRecord] = []
+    /// Records from `head` on are live; dropped ones are compacted away in batches so a
+    /// full ring costs O(1) amortized per line.
+    private var storage: [PrintkRecord] = []
+    private var head = 0
     public var capacityBytes: Int
     public private(set) var usedBytes = 0
     public private(set) var dropped = 0
@@ -46,23 +49,30 @@ public struct PrintkBuffer: Sendable {
 
     public init(capacityBytes: Int = 1 << 17) { self.capacityBytes = capacityBytes }
 
+    /// The records still in the ring, oldest first.
+    public var records: ArraySlice<PrintkRecord> { storage[head...] }
+
     mutating func append(time: VirtualTime, level: LogLevel, text: String) {
         let r = PrintkRecord(seq: nextSeq, time: time, level: level, text: text)
         nextSeq += 1
-        records.append(r)
+        storage.append(r)
         usedBytes += Self.size(r)
-        var drop = 0
-        while usedBytes > capacityBytes && drop < records.count - 1 {
-            usedBytes -= Self.size(records[drop])
-            drop += 1
+        while usedBytes > capacityBytes && head < storage.count - 1 {
+            usedBytes -= Self.size(storage[head])
+            head += 1
+            dropped += 1
         }
-        if drop > 0 { records.removeFirst(drop); dropped += drop }
+        if head > 1024 && head * 2 > storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
     }
 
     /// Bytes a record takes in the ring (the kernel's record header is 16 bytes).
     static func size(_ r: PrintkRecord) -> Int { 16 + r.text.utf8.count }
 
-    public mutating func clear() { records.removeAll(); usedBytes = 0 }
+    /// Empties the ring (`dmesg -C`).
+    public mutating func clear() { storage.removeAll(); head = 0; usedBytes = 0 }
 }
 
 extension Kernel {
