@@ -147,7 +147,6 @@ extension JailhouseDriver {
             throw Errno(rawValue: Int32(truncatingIfNeeded: -errorCode))
         }
 
-        root.cpusAssigned = root.cpusAssigned  // the root object keeps its config CPUs
         cellRegister(root)
         pciVirtualRootDevicesAdd(rootDescriptor)
         enabled = true

@@ -76,7 +76,7 @@ public final class JailhouseDriver: @unchecked Sendable {
         machine.record(.driver, "ioctl", "\(command.name) arg=0x\(hex(arg, 1)) pid=\(file.pid)", phase: .begin,
                        mirrors: "jailhouse_ioctl (driver/main.c)")
         let result: Int64
-        do {
+        do throws(DriverFailure) {
             switch command {
             case .enable: try cmdEnable(file, arg)
             case .disable: try cmdDisable(file)
@@ -88,8 +88,8 @@ public final class JailhouseDriver: @unchecked Sendable {
                 throw DriverFailure.errno(machine.profile.has(.unknownIoctlIsEINVAL) ? .invalidArgument : .notTTY)
             }
             result = 0
-        } catch {
-            switch error {
+        } catch let failure {
+            switch failure {
             case .errno(let e): result = e.negated
             case .hang(let h):
                 machine.record(.driver, "ioctl", "\(command.name) hangs", phase: .end)

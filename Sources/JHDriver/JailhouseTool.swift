@@ -30,8 +30,17 @@ public struct JailhouseTool {
             return error.negated
         }
         var address = rawArgument ?? 0
-        if let argument { address = box.kernel.mapUser(pid, argument) }
+        if let argument { address = place(argument) }
         return try box.driver.ioctl(file, command, address)
+    }
+
+    /// Puts a buffer into the process's memory the way malloc does: inside whole mapped
+    /// pages, so reading a little past its end (as the driver does with a short file)
+    /// finds the rest of the page, not a fault.
+    public func place(_ bytes: [UInt8]) -> UInt64 {
+        let page = 4096
+        let padded = bytes + [UInt8](repeating: 0, count: (page - bytes.count % page) % page)
+        return box.kernel.mapUser(pid, padded.isEmpty ? [UInt8](repeating: 0, count: page) : padded)
     }
 
     /// `jailhouse enable SYSCONFIG`.
@@ -46,7 +55,7 @@ public struct JailhouseTool {
 
     /// `jailhouse cell create CELLCONFIG`: the file's bytes and size.
     public func cellCreate(_ config: [UInt8]) throws(SimulationHang) -> Int64 {
-        let address = box.kernel.mapUser(pid, config)
+        let address = place(config)
         return try ioctl(.cellCreate, argument: IoctlArgs.cellCreate(configAddress: address, size: UInt32(config.count)))
     }
 
@@ -95,7 +104,7 @@ public struct JailhouseTool {
     /// `jailhouse cell load` (and, with no images, `cell shutdown`).
     public func cellLoad(_ cell: CellRef, images: [Image]) throws(SimulationHang) -> Int64 {
         let descriptors = images.map { img in
-            IoctlArgs.PreloadImage(sourceAddress: box.kernel.mapUser(pid, img.bytes), size: UInt64(img.bytes.count),
+            IoctlArgs.PreloadImage(sourceAddress: place(img.bytes), size: UInt64(img.bytes.count),
                                    targetAddress: img.target)
         }
         return try ioctl(.cellLoad, argument: IoctlArgs.cellLoad(cellID: cell.argumentBytes, images: descriptors))

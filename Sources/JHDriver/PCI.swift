@@ -2,17 +2,6 @@ import JHABI
 import JHLinux
 import JHMachine
 
-/// A PCI function as configs name it: domain and bus/device/function.
-public struct PCIAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var domain: UInt16
-    public var bdf: UInt16
-    public init(domain: UInt16, bdf: UInt16) { self.domain = domain; self.bdf = bdf }
-    public static func < (a: PCIAddress, b: PCIAddress) -> Bool { (a.domain, a.bdf) < (b.domain, b.bdf) }
-    public var description: String {
-        hex(domain, 4) + ":" + hex(bdf >> 8, 2) + ":" + hex((bdf >> 3) & 0x1f, 2) + "." + String(bdf & 7)
-    }
-}
-
 /// `JAILHOUSE_PCI_ACTION_*`.
 enum PCIAction {
     case add, del, claim, release
@@ -23,10 +12,10 @@ extension JailhouseDriver {
     /// a driver with no static ids whose probe accepts only devices on the claimed list
     /// (since eea6a715, a dynamic id no longer grabs every device with the same ids).
     func pciRegisterStub() {
-        kernel.pci.registerDriver(Self.stubDriverName) { [weak self] device in
-            guard let self else { return false }
-            return self.claimedDevices.contains(PCIAddress(domain: device.domain, bdf: device.bdf))
-        }
+        // A fresh kernel has no driver of that name, so registration cannot collide.
+        try? kernel.pci.registerDriver(name: Self.stubDriverName, ids: [], probe: { [weak self] device throws(Errno) in
+            guard let self, self.claimedDevices.contains(device.address) else { throw .noDevice }
+        })
     }
 
     /// Mirrors `jailhouse_pci_do_all_devices` in driver/pci.c for one device type.
@@ -40,8 +29,8 @@ extension JailhouseDriver {
             switch action {
             case .claim: if pciClaim(address) { touched.append(address) }
             case .release: pciRelease([address])
-            case .add: kernel.pci.rescan(domain: dev.domain, bdf: dev.bdf)
-            case .del: kernel.pci.remove(domain: dev.domain, bdf: dev.bdf)
+            case .add: pciAddDevice(address)
+            case .del: pciRemoveDevice(address)
             }
         }
         return touched
@@ -56,8 +45,18 @@ extension JailhouseDriver {
         if device.driver == Self.stubDriverName { return false }
         claimedDevices.append(address)
         let previous = device.driver
-        kernel.pci.unbind(domain: address.domain, bdf: address.bdf)
-        kernel.pci.addDynamicID(driver: Self.stubDriverName, vendor: device.vendor, device: device.device)
+        if previous != nil { try? kernel.pci.unbind(address) }
+        do {
+            try kernel.pci.addDynamicID(driver: Self.stubDriverName,
+                                        PCIDeviceID(vendor: UInt32(device.vendor), device: UInt32(device.device)))
+        } catch {
+            log(.warning, "jailhouse-pci-stub \(address): failed to add dynamic id (\(error.negated))")
+        }
+        if kernel.pci.lookup(domain: address.domain, bdf: address.bdf)?.driver == nil {
+            // The dynamic id already existed (an earlier claim of the same model):
+            // pci_add_dynid does not re-attach, so bind explicitly as driver_attach would.
+            try? kernel.pci.bind(address, driver: Self.stubDriverName)
+        }
         machine.record(.driver, "pci_claim", "\(address) from=\(previous ?? "none") to=\(Self.stubDriverName)",
                        mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
         return true
@@ -69,7 +68,7 @@ extension JailhouseDriver {
         for address in addresses {
             if let device = kernel.pci.lookup(domain: address.domain, bdf: address.bdf),
                device.driver == Self.stubDriverName {
-                kernel.pci.unbind(domain: address.domain, bdf: address.bdf)
+                try? kernel.pci.unbind(address)
             }
             if let i = claimedDevices.firstIndex(of: address) {
                 claimedDevices.remove(at: i)
@@ -82,7 +81,7 @@ extension JailhouseDriver {
     /// device of the root config so Linux discovers it.
     func pciVirtualRootDevicesAdd(_ root: DescriptorView) {
         for dev in root.pciDevices(limit: 1 << 16) where dev.type == .ivshmem {
-            kernel.pci.rescan(domain: dev.domain, bdf: dev.bdf)
+            pciAddDevice(PCIAddress(domain: dev.domain, bdf: dev.bdf))
         }
     }
 
@@ -91,7 +90,19 @@ extension JailhouseDriver {
     func pciVirtualRootDevicesRemove() {
         guard let root = rootCell else { return }
         for dev in root.pciDevices where dev.type == .ivshmem {
-            kernel.pci.remove(domain: dev.domain, bdf: dev.bdf)
+            pciRemoveDevice(PCIAddress(domain: dev.domain, bdf: dev.bdf))
         }
+    }
+
+    /// Mirrors `jailhouse_pci_add_device`: rescanning the slot makes Linux discover the
+    /// virtual ivshmem function the hypervisor now emulates (Siemens 110a:4106).
+    func pciAddDevice(_ address: PCIAddress) {
+        guard kernel.pci.lookup(domain: address.domain, bdf: address.bdf) == nil else { return }
+        try? kernel.pci.addDevice(PCIDevice(address: address, vendor: 0x110a, device: 0x4106, classCode: 0xff0000))
+    }
+
+    /// Mirrors `jailhouse_pci_remove_device`.
+    func pciRemoveDevice(_ address: PCIAddress) {
+        try? kernel.pci.removeDevice(address)
     }
 }

@@ -68,17 +68,21 @@ import Testing
         let r = try Rig()
         try r.enable()
         try r.create("apic-demo")
+        r.hv.setInmate(.locking, forCell: 1)
         #expect(try r.start("apic-demo") == 0)
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/cells/1/state") == "running/locked\n")
         let before = r.snapshot()
         #expect(try r.destroy("apic-demo") == Errno.notPermitted.ret)
         #expect(r.snapshot() == before)
+        #expect(try r.destroy("apic-demo") == 0, "the inmate approves the second request")
+        #expect(r.kernel.online == [0, 1, 2, 3])
     }
 
     @Test func lockedCellVetoesOtherCreates() throws {
         let r = try Rig()
         try r.enable()
         try r.create("apic-demo")
+        r.hv.setInmate(.locking, forCell: 1)
         try r.start("apic-demo")
         let before = r.snapshot()
         #expect(try r.create("tiny-demo") == Errno.notPermitted.ret)
