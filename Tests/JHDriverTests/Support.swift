@@ -29,17 +29,25 @@ struct Rig {
     }
 
     @discardableResult
-    func enable() throws -> Int64 { try tool.enable(BuiltinConfigs.qemuX86) }
+    func enable() throws -> Int64 { checked(try tool.enable(BuiltinConfigs.qemuX86)) }
     @discardableResult
-    func create(_ name: String) throws -> Int64 { try tool.cellCreate(Self.cell(name)) }
+    func create(_ name: String) throws -> Int64 { checked(try tool.cellCreate(Self.cell(name))) }
     @discardableResult
-    func start(_ name: String) throws -> Int64 { try tool.cellStart(.name(name)) }
+    func start(_ name: String) throws -> Int64 { checked(try tool.cellStart(.name(name))) }
     @discardableResult
-    func destroy(_ name: String) throws -> Int64 { try tool.cellDestroy(.name(name)) }
+    func destroy(_ name: String) throws -> Int64 { checked(try tool.cellDestroy(.name(name))) }
     @discardableResult
-    func shutdown(_ name: String) throws -> Int64 { try tool.cellLoad(.name(name), images: []) }
+    func shutdown(_ name: String) throws -> Int64 { checked(try tool.cellLoad(.name(name), images: [])) }
     @discardableResult
-    func disable() throws -> Int64 { try tool.disable() }
+    func disable() throws -> Int64 { checked(try tool.disable()) }
+
+    /// Every operation in these tests is followed by the §8 invariant check.
+    func checked(_ result: Int64, sourceLocation: SourceLocation = #_sourceLocation) -> Int64 {
+        let violations = box.invariantViolations()
+        #expect(violations.isEmpty, "invariants after an operation returning \(result): \(violations)",
+                sourceLocation: sourceLocation)
+        return result
+    }
 
     /// Adds a fault rule to the running plan.
     func inject(_ rule: String) throws {
