@@ -151,6 +151,22 @@ public enum CPUHPState: Int, Comparable, CaseIterable, Sendable, Codable, Custom
     var above: CPUHPState { CPUHPState(rawValue: rawValue + 1) ?? .online }
 }
 
+extension CPUHPState {
+    /// How many states of the given sections have a callback in `direction` (a fixed
+    /// table, computed once, because the cost split is asked for at every step).
+    static func callbackCount(_ direction: CPUHPDirection, _ sections: Set<Section>) -> Int {
+        let table = direction == .up ? upCounts : downCounts
+        return sections.reduce(0) { $0 + (table[$1] ?? 0) }
+    }
+    private static let upCounts = counts(.up)
+    private static let downCounts = counts(.down)
+    private static func counts(_ d: CPUHPDirection) -> [Section: Int] {
+        var c: [Section: Int] = [:]
+        for s in allCases where s.callback(d) != nil { c[s.section, default: 0] += 1 }
+        return c
+    }
+}
+
 /// Whether a step runs a startup (`up`) or teardown (`down`) callback.
 public enum CPUHPDirection: String, Sendable, Hashable, Codable {
     case up, down
@@ -163,7 +179,7 @@ extension CostModel {
     /// exactly the sum of the section constants.
     public func hotplugStepCost(_ state: CPUHPState, _ direction: CPUHPDirection) -> VirtualDuration {
         func share(_ total: VirtualDuration, _ section: Set<CPUHPState.Section>) -> VirtualDuration {
-            let n = CPUHPState.allCases.filter { section.contains($0.section) && $0.callback(direction) != nil }.count
+            let n = CPUHPState.callbackCount(direction, section)
             return VirtualDuration(nanoseconds: total.nanoseconds / UInt64(max(1, n)))
         }
         switch (state.section, direction) {

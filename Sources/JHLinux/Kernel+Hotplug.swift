@@ -16,6 +16,15 @@ public enum HotplugOutcome: Sendable, Hashable {
 }
 
 extension Kernel {
+    /// How long the control CPU waits for a kicked AP to report alive before `cpu_up`
+    /// fails with EIO (`cpuhp_wait_for_sync_state` in kernel/cpu.c polls for 10 s).
+    public static let apAliveTimeout = VirtualDuration.ms(10_000)
+
+    /// A CPU's hotplug state machine (state, phase, pending step), for views and checkers.
+    public func hotplugMachine(_ cpu: CPUID) -> CPUHotplugMachine? {
+        cpuPossible(cpu) ? cpuhp[cpu] : nil
+    }
+
     /// Takes a CPU offline through its device. Mirrors `remove_cpu` (kernel/cpu.c) →
     /// `device_offline` (drivers/base/core.c) → `cpu_device_down` → `cpu_down`.
     ///
@@ -178,7 +187,7 @@ extension Kernel {
                 if failure == nil && !startupIPI(cpu) { failure = .ioError }
                 if failure != nil {
                     // cpuhp_bp_sync_alive: the control CPU polls for 10 s, then gives up.
-                    machine.advance(.ms(10_000))
+                    machine.advance(Self.apAliveTimeout)
                     printk(.err, "CPU\(cpu) failed to report alive state")
                 }
             }

@@ -45,7 +45,8 @@ public final class Kernel: @unchecked Sendable {
     public internal(set) var rollbackFailures: [HotplugRollbackFailure] = []
 
     public let sysfs: Sysfs
-    public private(set) var pci: PCIBus!
+    /// The PCI bus (created on first use; it refers back to the kernel).
+    public private(set) lazy var pci: PCIBus = PCIBus(kernel: self)
 
     // Processes, memory, log.
     var processes: [PID: Process] = [:]
@@ -64,7 +65,6 @@ public final class Kernel: @unchecked Sendable {
         deviceOffline = Array(repeating: false, count: n)
         online = CPUSet(range: 0..<n)
         sysfs = Sysfs(machine: machine)
-        pci = PCIBus(kernel: self)
         registerCPUSysfs()
         sysfs.mkdirs("/sys/bus/pci/devices")
         sysfs.mkdirs("/sys/bus/pci/drivers")

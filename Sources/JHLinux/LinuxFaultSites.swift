@@ -21,13 +21,13 @@ public enum LinuxFaultSites {
 
     public static let all: [FaultSiteInfo] = [
         FaultSiteInfo(name: kmalloc, layer: .linux,
-                      meaning: "kmalloc/kzalloc returns NULL (the caller sees ENOMEM)", defaultErrno: .noMemory),
+                      meaning: "kmalloc/kzalloc returns NULL (the caller sees ENOMEM); state= matches the call-site tag", defaultErrno: .noMemory),
         FaultSiteInfo(name: copyFromUser, layer: .linux,
-                      meaning: "copy_from_user cannot read the user buffer (EFAULT)", defaultErrno: .badAddress),
+                      meaning: "copy_from_user cannot read the user buffer (EFAULT); state= matches the process name", defaultErrno: .badAddress),
         FaultSiteInfo(name: copyToUser, layer: .linux,
                       meaning: "copy_to_user cannot write the user buffer (EFAULT)", defaultErrno: .badAddress),
         FaultSiteInfo(name: mutexLockInterruptible, layer: .linux,
-                      meaning: "a signal interrupts the wait in mutex_lock_interruptible (EINTR)",
+                      meaning: "a signal interrupts mutex_lock_interruptible (EINTR); state= matches the lock name",
                       defaultErrno: .interrupted),
         FaultSiteInfo(name: cpuDown, layer: .linux,
                       meaning: "a fallible teardown callback of cpu_down fails (state= names the CPUHP_ state; the CPU rolls back online)",
@@ -42,9 +42,9 @@ public enum LinuxFaultSites {
                       meaning: "a callback fails while undoing a failed cpu_down/cpu_up; the CPU stays in the intermediate state",
                       defaultErrno: .busy, perCPU: true),
         FaultSiteInfo(name: sysfsCreate, layer: .linux,
-                      meaning: "creating a sysfs directory or attribute fails (ENOMEM)", defaultErrno: .noMemory),
+                      meaning: "creating a sysfs directory or attribute fails (ENOMEM); state= matches the path", defaultErrno: .noMemory),
         FaultSiteInfo(name: pciBind, layer: .linux,
-                      meaning: "a PCI driver's probe fails while binding a device (the device stays unbound)",
+                      meaning: "a PCI driver's probe fails while binding a device (the device stays unbound); state= matches the driver",
                       defaultErrno: .noDevice),
     ]
 }
