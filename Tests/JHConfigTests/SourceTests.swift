@@ -34,6 +34,8 @@ struct SourceTests {
          "source line 2: flags: unknown flag \"PASSIVE\"; known: PASSIVE_COMMREG, TEST_DEVICE, AARCH32, VIRTUAL_CONSOLE_PERMITTED, VIRTUAL_CONSOLE_ACTIVE"),
         ("kind: cell\ncpuSetSize: 1\ncpus: 9\n", "source line 3: cpus: CPU 9 does not fit a 1-byte CPU bitmap (cpuSetSize)"),
         ("kind: cell\npioRegions:\n  - { base: 0x10000 }\n", "source line 3: pioRegions[0].base: 0x10000 does not fit in 16 bits"),
+        ("kind: cell\ncpuSetSize: 0xffffffff\n",
+         "source line 2: cpuSetSize: 4294967295 bytes is far beyond the hypervisor's limit of 4096"),
         ("kind: thing\n", "source line 1: kind: kind must be \"system\" or \"cell\", got \"thing\""),
         ("kind: cell\nname: [a\n", nil),
         ("", "source: the source is empty"),
