@@ -88,9 +88,9 @@ public enum ConfigCLI {
             out.stdout = SourceValue.list(findings.map { f in
                 .map([("file", .string(f.file)), ("severity", .string(f.severity.rawValue)), ("struct", .string(f.structName)),
                       ("field", .string(f.field)),
-                      ("offset", f.offset.map { .number(UInt64($0), hex: false) } ?? .scalar("null", line: 0)),
+                      ("offset", f.offset.map { .number(UInt64($0), hex: false) } ?? .null),
                       ("message", .string(f.message))])
-            }).json().replacingOccurrences(of: "\"null\"", with: "null") + "\n"
+            }).json() + "\n"
         } else {
             for p in paths where !findings.contains(where: { $0.file == p }) { out.stdout += "\(p): ok\n" }
             for f in findings { out.stdout += f.description + "\n" }
