@@ -39,9 +39,13 @@ import JHABI
         log.append(e); log.append(e)
         let h2 = log.hash
         log.append(e)
-        #expect(log.events.count == 2 && log.droppedCount == 1 && log.recordedCount == 3)
+        // Old events are dropped in batches: up to a quarter capacity (here 1) is kept
+        // beyond the capacity, then the log shrinks back to the newest `capacity`.
+        #expect(log.events.count == 3 && log.droppedCount == 0 && log.recordedCount == 3)
         #expect(log.hash != h2 && log.hashHex.count == 16)
-        #expect(log.events.map(\.seq) == [1, 2])
+        log.append(e)
+        #expect(log.events.count == 2 && log.droppedCount == 2 && log.recordedCount == 4)
+        #expect(log.events.map(\.seq) == [2, 3])
     }
 
     @Test func virtualTimeFormats() {
