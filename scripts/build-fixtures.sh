@@ -62,6 +62,6 @@ array() {
 } > "$out"
 
 if [ "${1:-}" = "--bad" ]; then
-    JHSIM_REGENERATE_FIXTURES=1 timeout -s INT -k 10 900 swift test --filter 'BadFixtureTests' >/dev/null
+    JHSIM_REGENERATE_FIXTURES=1 timeout -s INT -k 10 900 swift test --filter 'BadFixtureTests/regenerate' >/dev/null
 fi
 echo "fixtures rebuilt"

@@ -273,14 +273,17 @@ func checkSignature(_ bytes: [UInt8], expected: [UInt8], structName s: String) t
         throw ConfigError(structName: s, field: "signature", offset: 0,
                           message: "file is \(bytes.count) bytes, too short for the 5-byte signature at offset 0 (expected \(exp))")
     }
-    if Array(bytes[0 ..< 5]) == expected { return }
     let isSystemWanted = expected == ConfigFormat.systemSignature
     func starts(_ sig: String) -> Bool { bytes.count >= sig.utf8.count && Array(bytes[0 ..< sig.utf8.count]) == Array(sig.utf8) }
+    // Checked before the exact match: "JHSYST" begins with "JHSYS". A revision-14 file
+    // never has 'T' (0x54) in its architecture byte.
     for (old, kind) in [("JHSYST", "system"), ("JHCELL", "cell")] where starts(old) {
+        let rev = bytes.count >= 8 ? " (this file says revision \(UInt16(bytes[6]) | UInt16(bytes[7]) << 8))" : ""
         throw ConfigError(structName: s, field: "signature", offset: 0,
-                          message: "signature \"\(old)\" at offset 0 is the 6-byte \(kind) signature of revisions 1–13, expected \(exp): "
-                              + "rebuild the config for revision 14")
+                          message: "signature \"\(old)\" at offset 0 is the 6-byte \(kind) signature of revisions 1–13\(rev), "
+                              + "expected \(exp): rebuild the config for revision 14")
     }
+    if Array(bytes[0 ..< 5]) == expected { return }
     for (old, kind) in [("JAILSYST", "system"), ("JAILCELL", "cell")] where starts(old) {
         throw ConfigError(structName: s, field: "signature", offset: 0,
                           message: "signature \"\(old)\" at offset 0 is the 8-byte \(kind) signature from before revision 1, expected \(exp)")

@@ -35,14 +35,34 @@ public enum ConfigCLI {
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
-            throw ConfigError(structName: "file", field: "path", offset: nil, message: "cannot write \(tmp)")
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw ConfigError(structName: "file", field: "path", offset: nil,
+                              message: "cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let err = String(cString: strerror(errno))
+                close(fd); unlink(tmp)
+                throw ConfigError(structName: "file", field: "path", offset: nil, message: "cannot write \(path): \(err)")
+            }
+            done += n
+        }
+        close(fd)
         if rename(tmp, path) != 0 {
             let err = String(cString: strerror(errno))
             unlink(tmp)
             throw ConfigError(structName: "file", field: "path", offset: nil, message: "cannot rename \(tmp) to \(path): \(err)")
         }
+    }
+
+    /// `FILE: struct: message`, or just the message for file-system errors (which
+    /// already name the path).
+    static func describe(_ error: ConfigError, _ path: String) -> String {
+        error.structName == "file" ? error.message + "\n" : "\(path): \(error)\n"
     }
 
     // MARK: check
@@ -68,9 +88,9 @@ public enum ConfigCLI {
             out.stdout = SourceValue.list(findings.map { f in
                 .map([("file", .string(f.file)), ("severity", .string(f.severity.rawValue)), ("struct", .string(f.structName)),
                       ("field", .string(f.field)),
-                      ("offset", f.offset.map { .number(UInt64($0), hex: false) } ?? .scalar("null", line: 0)),
+                      ("offset", f.offset.map { .number(UInt64($0), hex: false) } ?? .null),
                       ("message", .string(f.message))])
-            }).json().replacingOccurrences(of: "\"null\"", with: "null") + "\n"
+            }).json() + "\n"
         } else {
             for p in paths where !findings.contains(where: { $0.file == p }) { out.stdout += "\(p): ok\n" }
             for f in findings { out.stdout += f.description + "\n" }
@@ -91,7 +111,7 @@ public enum ConfigCLI {
         do {
             file = try ConfigFile.decode(try readFile(path))
         } catch {
-            return CommandOutput(stderr: "\(path): \(error)\n", exitCode: 1)
+            return CommandOutput(stderr: describe(error, path), exitCode: 1)
         }
         switch format {
         case .text: return CommandOutput(stdout: ConfigText.render(file))
@@ -115,7 +135,7 @@ public enum ConfigCLI {
             }
             file = try ConfigSource.parse(text)
         } catch {
-            return CommandOutput(stderr: "\(source): \(error)\n", exitCode: 1)
+            return CommandOutput(stderr: describe(error, source), exitCode: 1)
         }
         let image = file.encode()
         let findings = ConfigChecker.check(file: output, bytes: image).findings

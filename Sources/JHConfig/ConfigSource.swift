@@ -299,6 +299,11 @@ public enum ConfigSource {
         c.id = try m.number("id", default: 0)
         c.flags = try m.flags("flags", default: [])
         c.cpuSetSize = try m.number("cpuSetSize", default: 8)
+        // The hypervisor takes at most 4096 bytes (the checker says so); far larger values
+        // are typos, and encoding them would allocate gigabytes.
+        guard c.cpuSetSize <= 1 << 16 else {
+            throw m.error("cpuSetSize", "\(c.cpuSetSize) bytes is far beyond the hypervisor's limit of \(ConfigFormat.maxCPUSetSize)")
+        }
         c.cpus = try m.cpus("cpus")
         if let last = c.cpus.last, UInt64(last) >= UInt64(c.cpuSetSize) * 8 {
             throw m.error("cpus", "CPU \(last) does not fit a \(c.cpuSetSize)-byte CPU bitmap (cpuSetSize)")

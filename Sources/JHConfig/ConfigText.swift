@@ -53,7 +53,7 @@ public enum ConfigText {
         if !c.irqchips.isEmpty {
             out.append("\(p)irqchips (\(c.irqchips.count)):")
             for (i, q) in c.irqchips.enumerated() {
-                let pins = CPUSet(q.pins.map { $0 + Int(q.pinBase) }).rangeList
+                let pins = rangeList(q.pins.map { $0 + Int(q.pinBase) })
                 out.append("\(p)  [\(i)] \(hex(q.address)) id \(hex(q.id)) pins \(pins.isEmpty ? "(none)" : pins)")
             }
         }
@@ -85,6 +85,19 @@ public enum ConfigText {
         if !c.streamIDs.isEmpty {
             out.append("\(p)stream ids: " + c.streamIDs.map { hex($0.rawValue) }.joined(separator: ", "))
         }
+    }
+
+    /// `3-4,7` for sorted numbers (pins can be anywhere up to 2^32 + 127, so no CPUSet).
+    static func rangeList(_ sorted: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+            parts.append(i == j ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
     }
 
     static func flagText<F: NamedFlags>(_ f: F) -> String {

@@ -8,6 +8,8 @@ indirect enum SourceValue: Hashable, Sendable {
     case number(UInt64, hex: Bool)
     case string(String)
     case bool(Bool)
+    /// JSON `null` (output only: `check --json` offsets that do not apply).
+    case null
     /// A parsed scalar: its raw text and line (input only).
     case scalar(String, line: Int)
     case list([SourceValue], line: Int = 0)
@@ -43,6 +45,7 @@ indirect enum SourceValue: Hashable, Sendable {
         switch self {
         case .number(let v, let h): h ? "0x" + String(v, radix: 16) : String(v)
         case .bool(let b): b ? "true" : "false"
+        case .null: "null"
         case .string(let s): yamlString(s)
         case .scalar(let s, _): yamlString(s)
         case .list(let l, _): "[" + l.map { $0.yamlScalar() }.joined(separator: ", ") + "]"
@@ -87,6 +90,7 @@ indirect enum SourceValue: Hashable, Sendable {
         switch self {
         case .number(let v, _): return String(v)
         case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
         case .string(let s), .scalar(let s, _): return jsonString(s)
         case .list(let l, _):
             if l.isEmpty { return "[]" }

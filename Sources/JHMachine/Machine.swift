@@ -99,6 +99,7 @@ public final class Machine: @unchecked Sendable {
     // MARK: Running work on vCPUs
 
     /// Runs `work` on CPU `cpu`'s thread (its serial queue) and waits for it.
+    @discardableResult
     public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
         try executor.run(on: cpu, work)
     }

@@ -80,7 +80,8 @@ public struct TraceEvent: Hashable, Sendable, Codable {
 public struct TraceLog: Sendable, Codable {
     public private(set) var events: [TraceEvent] = []
     private var nextSeq: UInt64 = 0
-    /// Events beyond this many are dropped from the front (the hash still covers them).
+    /// The log keeps at least the newest `capacity` events (and at most a quarter more);
+    /// older ones are dropped from the front. The hash still covers every event.
     public var capacity: Int
     public private(set) var droppedCount = 0
     private var hashState: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -95,7 +96,9 @@ public struct TraceLog: Sendable, Codable {
         for b in e.line.utf8 { hashState = (hashState ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
         hashState = (hashState ^ 0x0a) &* 0x0000_0100_0000_01B3
         events.append(e)
-        if events.count > capacity {
+        // Drop in batches of a quarter capacity so a long run stays amortised O(1) per
+        // event instead of shifting the whole log on every append.
+        if events.count > capacity + max(1, capacity / 4) {
             let drop = events.count - capacity
             events.removeFirst(drop)
             droppedCount += drop

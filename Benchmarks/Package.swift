@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+// Benchmarks for jhsim, kept in their own package so `swift test` at the root never
+// builds the benchmark dependency tree. Run: `cd Benchmarks && swift package benchmark`.
+import PackageDescription
+
+let package = Package(
+    name: "jhsimBenchmarks",
+    dependencies: [
+        // `name:` is required: without it the identity is the checkout's directory name.
+        .package(name: "jhsim", path: "../"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "HotplugBench",
+            dependencies: [
+                .product(name: "JHMachine", package: "jhsim"),
+                .product(name: "JHLinux", package: "jhsim"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HotplugBench",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

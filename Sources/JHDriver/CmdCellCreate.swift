@@ -1,0 +1,147 @@
+import JHABI
+import JHHypervisor
+import JHLinux
+import JHMachine
+
+extension JailhouseDriver {
+    /// Mirrors `jailhouse_cmd_cell_create` in driver/cell.c, step by step
+    /// (jailhouse-behaviour.md §3.5), with both rollback labels.
+    ///
+    /// - Throws: -EFAULT, -ENOMEM, -EINVAL (size, signature, revision, CPU 0, not
+    ///   enabled), -EINTR, -EEXIST, -EBUSY (CPU not in root), `remove_cpu` errors and the
+    ///   CELL_CREATE hypercall's error. In the upstream profile an architecture mismatch
+    ///   returns 0 and creates nothing (quirk 1).
+    func cmdCellCreate(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
+        // copy_from_user(&cell_params, arg, sizeof(cell_params))
+        let params: [UInt8]
+        do { params = try copyFromUser(file, arg, IoctlLayout.cellCreateSize) } catch { throw .errno(.badAddress) }
+        let configAddress = params.loadLE(UInt64.self, at: 0)
+        let configSize = params.loadLE(UInt32.self, at: 8)
+
+        // config = kmalloc(config_size, GFP_USER | __GFP_NOWARN)
+        let config: UInt64
+        do { config = try kernel.kmalloc(Int(configSize), tag: "cell config", noWarn: true) } catch { throw .errno(.noMemory) }
+        defer { kernel.kfree(config) }  // kfree_config_out, on every path
+
+        let user: [UInt8]
+        do { user = try copyFromUser(file, configAddress, Int(configSize)) } catch { throw .errno(.badAddress) }
+        kernel.writeKernel(config, user)
+        let desc = DescriptorView { [kernel] off, n in kernel.readKernel(config &+ UInt64(off), count: n) }
+
+        guard Int(configSize) >= ConfigFormat.cellDescriptorSize, desc.signature == ConfigFormat.cellSignature else {
+            log(.err, "jailhouse: Not a cell configuration")
+            throw .errno(.invalidArgument)
+        }
+        guard desc.revision == ConfigFormat.revision else {
+            log(.err, "jailhouse: Configuration revision mismatch")
+            throw .errno(.invalidArgument)
+        }
+        guard desc.architecture == .x86 else {
+            log(.err, "jailhouse: Configuration architecture mismatch")
+            if machine.profile.has(.archMismatchReturnsSuccess) {
+                // err is still 0 here in the C code: the ioctl "succeeds" with no cell.
+                return
+            }
+            throw .errno(.invalidArgument)
+        }
+        if !machine.profile.has(.noConfigLengthCheck), UInt64(configSize) < desc.configSize {
+            log(.err, "jailhouse: Cell configuration is truncated (\(configSize) of \(desc.configSize) bytes)")
+            throw .errno(.invalidArgument)
+        }
+
+        kernel.writeKernel(config &+ UInt64(8 + CellName.maxLength), [0])
+        if desc.flags.contains(.virtualConsoleActive) {
+            let flags = desc.flags.union(.virtualConsolePermitted)
+            kernel.writeKernel(config &+ 44, withUnsafeBytes(of: flags.rawValue.littleEndian, Array.init))
+        }
+
+        do { try lock(file) } catch { throw .errno(.interrupted) }
+        defer { unlock(file) }  // unlock_out
+        guard enabled, let root = rootCell else { throw .errno(.invalidArgument) }
+
+        if findCell(CellIDArg(IoctlArgs.cellID(id: CellID.unusedWireValue, name: desc.name))) != nil {
+            throw .errno(.exists)
+        }
+
+        let cell: DriverCell
+        do { cell = try cellCreate(desc) } catch { throw .errno(error) }
+
+        // config->id = cell->id: the hypervisor sees the driver's id.
+        kernel.writeKernel(config &+ 40, withUnsafeBytes(of: cell.id.rawValue.littleEndian, Array.init))
+
+        guard cell.cpusAssigned.isSubset(of: root.cpusAssigned) else {
+            machine.record(.driver, "cpumask_subset", "cell=\(cell.cpusAssigned.rangeList) root=\(root.cpusAssigned.rangeList)",
+                           result: .error(.busy), mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+            cellDelete(cell)  // error_cell_delete
+            throw .errno(.busy)
+        }
+
+        // Take each CPU of the new cell away from Linux and from the root's set.
+        var takenDown = CPUSet()
+        var failure: Errno? = nil
+        for cpu in cell.cpusAssigned {
+            if cpu == 0 {
+                log(.err, "Cannot assign CPU 0 to other cells")
+                failure = .invalidArgument
+                break
+            }
+            if kernel.online.contains(cpu) {
+                do {
+                    try kernel.removeCPU(cpu)
+                } catch {
+                    machine.record(.driver, "remove_cpu", "cpu=\(cpu)", result: .error(error),
+                                   mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+                    failure = error
+                    break
+                }
+                offlinedCPUs.insert(cpu)
+                takenDown.insert(cpu)
+                machine.record(.driver, "offlined_cpus", "set cpu=\(cpu) now=\(offlinedCPUs.rangeList)")
+            }
+            root.cpusAssigned.remove(cpu)
+        }
+
+        var claimed: [PCIAddress] = []
+        if failure == nil {
+            claimed = pciDoAllDevices(cell, type: .device, action: .claim)
+            let result = try hypercall(file, .cellCreate, kernel.physicalAddress(ofKernel: config) ?? 0)
+            if result < 0 {
+                failure = Errno(rawValue: Int32(truncatingIfNeeded: -result))
+            }
+        }
+
+        if let failure {
+            errorCPUOnline(cell, takenDown: takenDown, claimed: claimed)
+            cellDelete(cell)  // error_cell_delete
+            throw .errno(failure)
+        }
+
+        cellRegister(cell)
+        log(.info, "Created Jailhouse cell \"\(cell.name)\"")
+    }
+
+    /// The `error_cpu_online` rollback of `jailhouse_cmd_cell_create`: every CPU of the
+    /// new cell goes back to the root's set; offline ones are brought up with `add_cpu`.
+    ///
+    /// Upstream (quirk 3) brings up *every* offline CPU of the set — also those the admin
+    /// had offlined before — and leaves a CPU whose `add_cpu` failed in `offlined_cpus`.
+    /// The fixed profile revives only CPUs this request took down and keeps
+    /// `offlined_cpus` exact. Upstream also leaves the PCI claims in place (quirk 2).
+    func errorCPUOnline(_ cell: DriverCell, takenDown: CPUSet, claimed: [PCIAddress]) {
+        guard let root = rootCell else { return }
+        let upstream = machine.profile.has(.createRollbackOnlinesAllCPUs)
+        for cpu in cell.cpusAssigned {
+            let shouldRevive = upstream ? !kernel.online.contains(cpu) : takenDown.contains(cpu)
+            if shouldRevive {
+                let ok = (try? kernel.addCPU(cpu)) != nil
+                machine.record(.driver, "add_cpu", "cpu=\(cpu) (rollback)", result: ok ? .ok : .error(.ioError),
+                               mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)")
+                if ok || !upstream { offlinedCPUs.remove(cpu) }
+            }
+            root.cpusAssigned.insert(cpu)
+        }
+        if !machine.profile.has(.pciClaimLeaksOnFailedCreate) {
+            pciRelease(claimed)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import JHABI
+import JHHypervisor
+import JHLinux
+import JHMachine
+
+extension JailhouseDriver {
+    /// Mirrors `jailhouse_cmd_cell_destroy` in driver/cell.c.
+    ///
+    /// - Throws: -EFAULT, -EINTR, -EINVAL (not enabled, root cell), -ENOENT and the
+    ///   CELL_DESTROY hypercall's error (-EPERM when the cell refuses).
+    func cmdCellDestroy(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
+        let bytes: [UInt8]
+        do { bytes = try copyFromUser(file, arg, IoctlLayout.cellIDSize) } catch { throw .errno(.badAddress) }
+        let cell: DriverCell
+        do { cell = try cellManagementPrologue(CellIDArg(bytes), file) } catch { throw .errno(error) }
+        defer { unlock(file) }
+        try cellDestroy(cell, file)
+    }
+
+    /// Mirrors `cell_destroy` in driver/cell.c (also used by disable): the hypercall,
+    /// then CPUs back to Linux and the root, PCI release, delete.
+    ///
+    /// Upstream (quirk 5) only logs a failed `add_cpu` and forgets the CPU; the fixed
+    /// profile keeps it in `offlined_cpus` so that disable brings it back.
+    func cellDestroy(_ cell: DriverCell, _ file: DeviceFile) throws(DriverFailure) {
+        let result = try hypercall(file, .cellDestroy, UInt64(cell.id.rawValue))
+        if result != 0 { throw .errno(Errno(rawValue: Int32(truncatingIfNeeded: -result))) }
+
+        let upstream = machine.profile.has(.destroyAddCPUFailureOnlyLogged)
+        for cpu in cell.cpusAssigned {
+            if offlinedCPUs.contains(cpu) {
+                var ok = true
+                do {
+                    try kernel.addCPU(cpu)
+                } catch {
+                    ok = false
+                    log(.err, "Jailhouse: failed to bring CPU \(cpu) back online")
+                }
+                machine.record(.driver, "add_cpu", "cpu=\(cpu)", result: ok ? .ok : .error(.ioError),
+                               mirrors: "cell_destroy (driver/cell.c)")
+                if ok || upstream { offlinedCPUs.remove(cpu) }
+            }
+            rootCell?.cpusAssigned.insert(cpu)
+        }
+        _ = pciDoAllDevices(cell, type: .device, action: .release)
+        log(.info, "Destroyed Jailhouse cell \"\(cell.name)\"")
+        cellDelete(cell)
+    }
+}

@@ -1,0 +1,76 @@
+import JHABI
+import JHHypervisor
+import JHLinux
+import JHMachine
+
+extension JailhouseDriver {
+    /// Mirrors `jailhouse_cmd_disable` in driver/main.c.
+    ///
+    /// - Throws: -EINTR, -EINVAL (not enabled), the first failing cell destroy's error,
+    ///   -EBUSY (a root CPU is offline), and the DISABLE hypercall's error.
+    func cmdDisable(_ file: DeviceFile) throws(DriverFailure) {
+        do { try lock(file) } catch { throw .errno(error) }
+        defer { unlock(file) }
+        guard enabled, let root = rootCell else { throw .errno(.invalidArgument) }
+
+        let fixed = !machine.profile.has(.disableNotSideEffectFree)
+        if fixed {
+            // Revive CPUs the driver still owes Linux (see destroy), then refuse before
+            // changing anything if a root CPU would be stranded.
+            for cpu in offlinedCPUs where !cells.contains(where: { $0 !== root && $0.cpusAssigned.contains(cpu) }) {
+                if (try? kernel.addCPU(cpu)) != nil { offlinedCPUs.remove(cpu) }
+            }
+            let stranded = root.cpusAssigned.union(nonRootCPUs).subtracting(kernel.online)
+                .subtracting(nonRootCPUs.intersection(offlinedCPUs))
+            if !stranded.isEmpty {
+                log(.err, "jailhouse: CPUs \(stranded.rangeList) are offline; bring them online before disabling")
+                throw .errno(.busy)
+            }
+        }
+
+        try cellDestroyNonRoot(file)
+        pciVirtualRootDevicesRemove()
+
+        // With preemption off: every root CPU must be online, or the hypervisor's
+        // shutdown barrier would wait for it forever.
+        if kernel.online.count != root.cpusAssigned.count {
+            machine.record(.driver, "disable", "online=\(kernel.online.rangeList) root=\(root.cpusAssigned.rangeList)",
+                           result: .error(.busy), mirrors: "jailhouse_cmd_disable (driver/main.c)")
+            throw .errno(.busy)
+        }
+
+        let results: [Int64]
+        do {
+            results = try hypervisor.disable(from: kernel.online)
+        } catch {
+            throw .hang(error)
+        }
+        var errorCode: Int64 = 0
+        for r in results where r != 0 { errorCode = r }
+        machine.record(.driver, "leave_hypervisor", "cpus=\(kernel.online.rangeList)",
+                       result: errorCode == 0 ? .ok : .error(Errno(rawValue: Int32(-errorCode))),
+                       mirrors: "leave_hypervisor (driver/main.c)")
+        if errorCode != 0 {
+            throw .errno(Errno(rawValue: Int32(truncatingIfNeeded: -errorCode)))
+        }
+
+        cellDelete(root)
+        rootCell = nil
+        enabled = false
+        moduleReferences -= 1
+        log(.info, "The Jailhouse was closed.")
+    }
+
+    /// CPUs held by registered non-root cells.
+    var nonRootCPUs: CPUSet {
+        cells.filter { $0.id != .root }.reduce(CPUSet()) { $0.union($1.cpusAssigned) }
+    }
+
+    /// Mirrors `jailhouse_cmd_cell_destroy_non_root` in driver/cell.c: destroy every
+    /// non-root cell in creation order, stopping at the first failure.
+    func cellDestroyNonRoot(_ file: DeviceFile) throws(DriverFailure) {
+        for cell in cells where cell.id != .root {
+            try cellDestroy(cell, file)
+        }
+    }
+}

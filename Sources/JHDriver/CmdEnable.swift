@@ -1,0 +1,162 @@
+import JHABI
+import JHConfig
+import JHHypervisor
+import JHLinux
+import JHMachine
+
+extension JailhouseDriver {
+    /// Mirrors `get_max_cpus` in driver/main.c: scans the root CPU bitmap in user memory
+    /// from its last byte down; the result is the highest set CPU + 1.
+    func maxCPUs(cpuSetSize: UInt32, _ file: DeviceFile, _ arg: UInt64) throws(Errno) -> Int {
+        let bitmapAddress = arg &+ UInt64(ConfigFormat.systemHeaderSize)
+        var index = Int(cpuSetSize)
+        while index > 0 {
+            index -= 1
+            let byte = try copyFromUser(file, bitmapAddress &+ UInt64(index), 1)[0]
+            if byte != 0 {
+                return index * 8 + (8 - byte.leadingZeroBitCount)
+            }
+        }
+        throw .invalidArgument
+    }
+
+    /// Mirrors `jailhouse_cmd_enable` in driver/main.c.
+    ///
+    /// - Throws: -ENODEV (no VT-x), -EFAULT, -EINVAL (signature, revision, architecture,
+    ///   empty CPU set, sizes), -EINTR, -EBUSY (already enabled), firmware errors, and
+    ///   whatever the hypervisor's per-CPU entry returns.
+    func cmdEnable(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
+        do {
+            try enable(file, arg)
+        } catch {
+            throw .errno(error)
+        }
+    }
+
+    private func enable(_ file: DeviceFile, _ arg: UInt64) throws(Errno) {
+        // The firmware name follows the CPU's virtualisation extension; the simulated
+        // machine is an Intel x86 with VMX, so it is always jailhouse-intel.bin.
+        let header = try copyFromUser(file, arg, ConfigFormat.systemHeaderSize)
+        guard Array(header[0..<5]) == ConfigFormat.systemSignature else {
+            log(.err, "jailhouse: Not a system configuration")
+            throw .invalidArgument
+        }
+        guard header.loadLE(UInt16.self, at: 6) == ConfigFormat.revision else {
+            log(.err, "jailhouse: Configuration revision mismatch")
+            throw .invalidArgument
+        }
+        guard Architecture(rawValue: header[5]) == .x86 else {
+            log(.err, "jailhouse: Configuration architecture mismatch")
+            throw .invalidArgument
+        }
+        let rootOffset = ConfigFormat.systemHeaderSize - ConfigFormat.cellDescriptorSize
+        var headerCopy = header
+        headerCopy[rootOffset + 8 + CellName.maxLength] = 0
+        let rootHeader = DescriptorView { off, n in
+            (0..<n).map { off + $0 < ConfigFormat.cellDescriptorSize ? headerCopy[rootOffset + off + $0] : 0 }
+        }
+        let maxCPUs = try maxCPUs(cpuSetSize: rootHeader.cpuSetSize, file, arg)
+
+        try lock(file)
+        defer { unlock(file) }
+        guard !enabled else { throw .busy }
+        moduleReferences += 1
+        var keepModuleReference = false
+        defer { if !keepModuleReference { moduleReferences -= 1 } }
+
+        try machine.check(FaultSite(DriverFaultSites.vmxFeatureControl))
+        try machine.check(FaultSite(DriverFaultSites.requestFirmware))
+        let firmware = Hypervisor.firmware
+        let hvMem = (phys: header.loadLE(UInt64.self, at: 12), size: header.loadLE(UInt64.self, at: 12 + 16))
+        guard firmware.signature == Array("JAILHOUS".utf8), firmware.imageSize < hvMem.size else {
+            throw .invalidArgument
+        }
+        let coreAndPerCPU = firmware.coreSize &+ UInt64(maxCPUs) &* firmware.perCPUSize
+        let configSize = UInt64(ConfigFormat.systemHeaderSize - ConfigFormat.cellDescriptorSize) + rootHeader.configSize
+        guard coreAndPerCPU < hvMem.size, configSize < hvMem.size - coreAndPerCPU else {
+            throw .invalidArgument
+        }
+
+        // jailhouse_firmware_free: drop what a previous enable left behind.
+        firmwareFree()
+        do {
+            try machine.check(FaultSite(DriverFaultSites.requestMemRegion))
+        } catch {
+            log(.err, "jailhouse: request_mem_region failed for hypervisor memory.")
+            log(.notice, "jailhouse: Did you reserve the memory with \"memmap=\" or \"mem=\"?")
+            throw .invalidArgument
+        }
+        hypervisorWindow = hvMem
+        do {
+            try machine.check(FaultSite(DriverFaultSites.ioremap))
+        } catch {
+            log(.err, "jailhouse: Unable to map RAM reserved for hypervisor at \(hex(hvMem.phys, 8))")
+            hypervisorWindow = nil
+            throw .invalidArgument
+        }
+        // Copy the image to the start of the window and clear the rest.
+        machine.memory.zero(hvMem.phys, count: Int(min(hvMem.size, 1 << 30)))
+        machine.memory.write(hvMem.phys, firmware.signature)
+        coreAndPerCPUSize = coreAndPerCPU
+        do {
+            try machine.check(FaultSite(DriverFaultSites.sysfsCore))
+        } catch {
+            firmwareFree()
+            throw error
+        }
+        sysfsCoreSize = firmware.coreSize
+
+        let configAddress = hvMem.phys &+ coreAndPerCPU
+        let config: [UInt8]
+        do {
+            config = try copyFromUser(file, arg, Int(configSize))
+        } catch {
+            firmwareFree()
+            throw .badAddress
+        }
+        var configCopy = config
+        configCopy[rootOffset + 8 + CellName.maxLength] = 0
+        machine.memory.write(configAddress, configCopy)
+        consoleAvailable = SystemFlags(rawValue: header.loadLE(UInt32.self, at: 8)).contains(.virtualDebugConsole)
+
+        let rootDescriptor = DescriptorView { [machine] off, n in
+            machine.memory.read(configAddress &+ UInt64(rootOffset + off), count: n)
+        }
+        let root: DriverCell
+        do {
+            root = try cellCreate(rootDescriptor)
+        } catch {
+            firmwareFree()
+            throw error
+        }
+        rootCell = root
+
+        // on_each_cpu(enter_hypervisor): every online CPU enters; one at or above
+        // max_cpus returns -EINVAL without entering.
+        let online = kernel.online
+        let results = hypervisor.enable(cpus: online, configAddress: configAddress, maxCPUs: maxCPUs)
+        var errorCode: Int64 = 0
+        for r in results where r != 0 { errorCode = r }
+        machine.record(.driver, "enter_hypervisor", "cpus=\(online.rangeList)",
+                       result: errorCode == 0 ? .ok : .error(Errno(rawValue: Int32(-errorCode))),
+                       mirrors: "enter_hypervisor (driver/main.c)")
+        if errorCode != 0 {
+            cellDelete(root)
+            rootCell = nil
+            firmwareFree()
+            throw Errno(rawValue: Int32(truncatingIfNeeded: -errorCode))
+        }
+
+        cellRegister(root)
+        pciVirtualRootDevicesAdd(rootDescriptor)
+        enabled = true
+        keepModuleReference = true
+        log(.info, "The Jailhouse is opening.")
+    }
+
+    /// Mirrors `jailhouse_firmware_free` in driver/main.c.
+    func firmwareFree() {
+        if sysfsCoreSize != nil { sysfsCoreSize = nil }
+        hypervisorWindow = nil
+    }
+}

@@ -1,1 +1,0 @@
-// The JHDriver layer. See Docs/architecture.md for what it owns.

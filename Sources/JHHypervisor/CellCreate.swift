@@ -1,0 +1,274 @@
+import JHABI
+import JHMachine
+
+extension Hypervisor {
+    /// Mirrors `cell_create` in hypervisor/control.c (jailhouse-behaviour.md §4.4).
+    ///
+    /// Runs on the calling root CPU with the rest of root suspended. Every failure unwinds
+    /// through the same labels as the C code, so the pool, the CPU owners and the memory
+    /// map are exactly as before.
+    /// - Returns: 0, or -EPERM (caller not root, a cell is RUNNING_LOCKED), -EEXIST (name or
+    ///   id taken), -E2BIG (config larger than the 16-page window), -ENOMEM (mapping, pool),
+    ///   -EINVAL (cpu_set_size > 4096), -EBUSY (caller's CPU, or a CPU not owned by root),
+    ///   or a unit's errno (-ERANGE, -EINVAL, -EBUSY, -ENOMEM).
+    func cellCreate(caller cpu: CPUID, configAddress: UInt64) throws(SimulationHang) -> Int64 {
+        guard let root = rootCell, perCPU[cpu].cellID == root.id else { return Errno.notPermitted.negated }
+        cellSuspend(root, caller: cpu)
+        switch createSteps(caller: cpu, configAddress: configAddress, root: root) {
+        case .failure(let e):
+            // err_resume
+            cellResume(root, caller: cpu)
+            record("cell_create", cpu: cpu, result: .error(e), mirrors: "cell_create (hypervisor/control.c)")
+            return e.negated
+        case .success(let cell):
+            printk("Created cell \"\(cell.name)\"\n")
+            printk("Page pool usage after cell creation: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+            try reconfigCompleted(caller: cpu)
+            cellResume(root, caller: cpu)
+            record("cell_create", cpu: cpu, "id=\(cell.id) name=\(cell.name)", result: .ok,
+                   mirrors: "cell_create (hypervisor/control.c)")
+            return 0
+        }
+    }
+
+    private func createSteps(caller cpu: CPUID, configAddress address: UInt64, root: HVCell) -> Result<HVCell, Errno> {
+        // 3. No running cell may have locked reconfiguration.
+        guard reconfigOK(excluding: nil) else {
+            record("reconfig_check", cpu: cpu, "locked", result: .error(.notPermitted))
+            return .failure(.notPermitted)
+        }
+        // 4. Map the header.
+        do throws(Errno) {
+            try machine.check(FaultSite(HypervisorFaultSites.mapConfig, cpu: cpu, detail: "header"))
+        } catch { return .failure(error) }
+        remapUsed += 1
+        defer { remapUsed -= 1 }
+        let head = HVCellDescriptor(bytes: machine.memory.read(address, count: HVCellDescriptor.headerSize))!
+        record("map_config", cpu: cpu, "addr=0x\(String(address, radix: 16)) part=header", result: .ok)
+        // 5. Name and id must be new.
+        for c in cellList where c.config.nameBytes == head.nameBytes || c.id == head.id {
+            record("cell_exists", cpu: cpu, "id=\(head.id) name=\(head.name) clash=\(c.id)", result: .error(.exists))
+            return .failure(.exists)
+        }
+        // 6. The whole config must fit the temporary mapping window.
+        let total: UInt64 = machine.profile.has(.noConfigLengthCheck) ? UInt64(head.wrappedSize) : head.computedSize
+        let span = (address & 4095) + total
+        guard span <= Self.temporaryPages * 4096 else {
+            record("config_size", cpu: cpu, "size=\(head.computedSize) span=\(span)", result: .error(.tooBig))
+            return .failure(.tooBig)
+        }
+        // 7. Map all config pages.
+        do throws(Errno) {
+            try machine.check(FaultSite(HypervisorFaultSites.mapConfig, cpu: cpu, detail: "all"))
+        } catch { return .failure(error) }
+        record("map_config", cpu: cpu, "addr=0x\(String(address, radix: 16)) size=\(total)", result: .ok)
+        // The copy is at least a header long even when the C size wrapped below it.
+        let bytes = machine.memory.read(address, count: Int(max(total, UInt64(HVCellDescriptor.headerSize))))
+        let cfg = HVCellDescriptor(bytes: bytes)!
+        // 8. Cell structure + config copy from the pool.
+        let cell = HVCell(id: cfg.id, config: cfg, isRoot: false)
+        let cellPages = Int((Self.cellStructSize + total + 4095) / 4096)
+        let base: UInt64
+        do throws(Errno) {
+            base = try allocPages(cellPages, for: cell, "cell", cpu: cpu)
+        } catch { return .failure(error) }
+        cell.commPage = base
+        machine.memory.zero(base, count: 4096)
+        machine.memory.write(base + Self.cellStructSize, bytes)
+        // 9. cell_init; a failure here goes to err_free_cell.
+        do throws(Errno) {
+            try cellInit(cell, caller: cpu)
+        } catch {
+            freeAllPages(of: cell)
+            return .failure(error)
+        }
+        // 10./11. The CPUs must come from root, and not be the caller's.
+        var cpuError: Errno?
+        if cell.cpus.contains(cpu) { cpuError = .busy }
+        for c in cell.cpus where c >= perCPU.count || !perCPU[c].active || perCPU[c].cellID != root.id {
+            cpuError = .busy
+        }
+        if let e = cpuError {
+            record("cpu_check", cpu: cpu, "cpus=\(cell.cpus.rangeList)", result: .error(e))
+            cellExit(cell) // err_cell_exit
+            freeAllPages(of: cell)
+            return .failure(e)
+        }
+        // 12. arch_cell_create.
+        do throws(Errno) {
+            try archCellCreate(cell, caller: cpu)
+        } catch {
+            cellExit(cell)
+            freeAllPages(of: cell)
+            return .failure(error)
+        }
+        // 13. Units in order, unwound in reverse.
+        var done: [HVUnit] = []
+        for u in units {
+            do throws(Errno) {
+                try machine.check(FaultSite(HypervisorFaultSites.unitCellInit, cpu: cpu, detail: u.name))
+                try u.cellInit(cell, hv: self, cpu: cpu)
+                done.append(u)
+                record("unit_init", cpu: cpu, "unit=\(u.name) cell=\(cell.id)", result: .ok)
+            } catch {
+                record("unit_init", cpu: cpu, "unit=\(u.name) cell=\(cell.id)", result: .error(error))
+                for d in done.reversed() {
+                    d.cellExit(cell, hv: self)
+                    record("unit_exit", cpu: cpu, "unit=\(d.name) cell=\(cell.id)")
+                }
+                archCellDestroy(cell, caller: cpu) // err_arch_destroy
+                cellExit(cell)                     // err_cell_exit
+                freeAllPages(of: cell)             // err_free_cell
+                return .failure(error)
+            }
+        }
+        // 14. Shrink root: park each CPU, move it, zero its statistics. Cannot fail.
+        for c in cell.cpus {
+            parkCPU(c)
+            root.cpus.remove(c)
+            perCPU[c].cellID = cell.id
+            perCPU[c].zeroStats()
+            recordOwner(c, cell)
+        }
+        // 15. Memory: out of root (unless COMM_REGION/ROOTSHARED), into the cell.
+        for r in cfg.memoryRegions {
+            do throws(Errno) {
+                if !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {
+                    try unmapFromRoot(r, caller: cpu, why: "create")
+                }
+                try mapIntoCell(cell, r, caller: cpu)
+            } catch {
+                // err_destroy_cell
+                cellDestroyInternal(cell, caller: cpu)
+                freeAllPages(of: cell)
+                return .failure(error)
+            }
+        }
+        // 16. config_commit.
+        record("config_commit", cpu: cpu, "cell=\(cell.id)", mirrors: "config_commit (hypervisor/control.c)")
+        // 17. SHUT_DOWN; the rest of the comm page stays zero until start.
+        writeCellState(cell, .shutDown, cpu: cpu)
+        // 18. Append.
+        cellList.append(cell)
+        return .success(cell)
+    }
+
+    /// Mirrors `cell_init` (hypervisor/control.c): the CPU set and the MMIO tables.
+    /// - Throws: `Errno.invalidArgument` for cpu_set_size > 4096, `Errno.noMemory` for the
+    ///   big-set page or the MMIO tables (the big-set page is freed again then).
+    func cellInit(_ cell: HVCell, caller cpu: CPUID) throws(Errno) {
+        let size = cell.config.cpuSetSize
+        guard size <= UInt32(ConfigFormat.maxCPUSetSize) else {
+            record("cell_init", cpu: cpu, "cpu_set_size=\(size)", result: .error(.invalidArgument))
+            throw .invalidArgument
+        }
+        if size > 8 { _ = try allocPages(1, for: cell, "cpu_set", cpu: cpu) }
+        do throws(Errno) {
+            try machine.check(FaultSite(HypervisorFaultSites.mmioCellInit, cpu: cpu))
+            _ = try allocPages(1, for: cell, "mmio", cpu: cpu)
+        } catch {
+            freePages(of: cell, "cpu_set")
+            record("cell_init", cpu: cpu, "mmio", result: .error(error))
+            throw error
+        }
+        record("cell_init", cpu: cpu, "cell=\(cell.id) cpus=\(cell.cpus.rangeList)", result: .ok,
+               mirrors: "cell_init (hypervisor/control.c)")
+    }
+
+    /// Mirrors `cell_exit`: frees the MMIO tables and the big-set page.
+    func cellExit(_ cell: HVCell) {
+        freePages(of: cell, "mmio")
+        freePages(of: cell, "cpu_set")
+    }
+
+    /// Mirrors `arch_cell_create` / `vcpu_cell_init` (hypervisor/arch/x86): I/O bitmap and
+    /// EPT root from the pool, and the root loses the new cell's PIO ranges.
+    func archCellCreate(_ cell: HVCell, caller cpu: CPUID) throws(Errno) {
+        do throws(Errno) {
+            try machine.check(FaultSite(HypervisorFaultSites.archCellCreate, cpu: cpu))
+            _ = try allocPages(3, for: cell, "arch", cpu: cpu)
+        } catch {
+            record("arch_cell_create", cpu: cpu, "cell=\(cell.id)", result: .error(error))
+            throw error
+        }
+        for p in cell.config.pioRegions { rootPIO.set(p.base, p.length, false) }
+        record("arch_cell_create", cpu: cpu, "cell=\(cell.id) pio_ranges=\(cell.config.pioRegions.count)", result: .ok,
+               mirrors: "arch_cell_create (hypervisor/arch/x86/control.c)")
+    }
+
+    /// Mirrors `arch_cell_destroy`: the root gets back the cell's ports that its own config
+    /// allows, and the arch pages go back to the pool.
+    func archCellDestroy(_ cell: HVCell, caller cpu: CPUID) {
+        guard let root = rootCell else { return }
+        let rootRanges = root.config.pioRegions
+        for p in cell.config.pioRegions {
+            let lo = Int(p.base), hi = Int(p.base) + Int(p.length)
+            for rr in rootRanges {
+                let s = max(lo, Int(rr.base)), e = min(hi, Int(rr.base) + Int(rr.length))
+                if s < e { rootPIO.set(UInt16(s), UInt16(e - s), true) }
+            }
+        }
+        freePages(of: cell, "arch")
+        record("arch_cell_destroy", cpu: cpu, "cell=\(cell.id)", mirrors: "arch_cell_destroy (hypervisor/arch/x86/control.c)")
+    }
+
+    func freeAllPages(of cell: HVCell) {
+        for a in cell.allocations.reversed() { pool.free(a.address, a.pages) }
+        cell.allocations = []
+    }
+
+    /// Unmaps a region from the 1:1 root (virt = phys). Sub-page regions only drop the
+    /// root's MMIO handler; unmapping what root does not map succeeds silently.
+    func unmapFromRoot(_ r: HVMemoryRegion, caller cpu: CPUID, why: String) throws(Errno) {
+        guard let root = rootCell else { return }
+        try machine.check(FaultSite(HypervisorFaultSites.pagingUnmap, cpu: cpu, detail: why))
+        guard r.size > 0, !r.isSubpage else { return }
+        memoryMap.unmap(root.id, r.physStart, r.size)
+        chargeMapping(r, size: r.size)
+        record("unmap", cpu: cpu, "cell=\(root.id) phys=0x\(String(r.physStart, radix: 16)) size=0x\(String(r.size, radix: 16))",
+               result: .ok, mirrors: "arch_unmap_memory_region (hypervisor/arch/x86/control.c)")
+    }
+
+    /// Maps a region into `cell`: sub-page regions become an MMIO handler, COMM_REGION maps
+    /// the cell's comm page.
+    func mapIntoCell(_ cell: HVCell, _ r: HVMemoryRegion, caller cpu: CPUID) throws(Errno) {
+        let isComm = r.flags.contains(.commRegion)
+        try machine.check(FaultSite(HypervisorFaultSites.pagingMap, cpu: cpu, detail: isComm ? "comm" : "cell"))
+        guard r.size > 0 else { return }
+        if r.isSubpage {
+            record("mmio_region", cpu: cpu, "cell=\(cell.id) virt=0x\(String(r.virtStart, radix: 16)) size=0x\(String(r.size, radix: 16))")
+            return
+        }
+        let phys = isComm ? (cell.commPage ?? r.physStart) : r.physStart
+        let size = isComm ? min(r.size, 4096) : r.size
+        memoryMap.map(cell.id, phys, size)
+        chargeMapping(r, size: size)
+        record("map", cpu: cpu, "cell=\(cell.id) phys=0x\(String(phys, radix: 16)) virt=0x\(String(r.virtStart, radix: 16)) size=0x\(String(size, radix: 16))\(isComm ? " comm" : "")",
+               result: .ok, mirrors: "arch_map_memory_region (hypervisor/arch/x86/control.c)")
+    }
+
+    /// Unmaps a region from a non-root cell (cannot fail).
+    func unmapFromCell(_ cell: HVCell, _ r: HVMemoryRegion, caller cpu: CPUID) {
+        guard r.size > 0, !r.isSubpage else { return }
+        let isComm = r.flags.contains(.commRegion)
+        let phys = isComm ? (cell.commPage ?? r.physStart) : r.physStart
+        let size = isComm ? min(r.size, 4096) : r.size
+        memoryMap.unmap(cell.id, phys, size)
+        chargeMapping(r, size: size)
+        record("unmap", cpu: cpu, "cell=\(cell.id) phys=0x\(String(phys, radix: 16)) size=0x\(String(size, radix: 16))")
+    }
+
+    /// Mirrors `remap_to_root_cell`: maps into root the parts of `r` that overlap root's
+    /// own config regions (with root's flags); parts no root region covers stay unmapped.
+    func remapToRoot(_ r: HVMemoryRegion, caller cpu: CPUID) {
+        guard let root = rootCell, r.size > 0 else { return }
+        for rr in root.config.memoryRegions where rr.size > 0 && !rr.isSubpage && !rr.flags.contains(.commRegion) {
+            let s = max(r.physStart, rr.physStart), e = min(r.physEnd, rr.physEnd)
+            guard s < e else { continue }
+            memoryMap.map(root.id, s, e - s)
+            chargeMapping(rr, size: e - s)
+            record("map", cpu: cpu, "cell=\(root.id) phys=0x\(String(s, radix: 16)) size=0x\(String(e - s, radix: 16)) remap",
+                   result: .ok, mirrors: "remap_to_root_cell (hypervisor/control.c)")
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import JHABI
+import JHMachine
+
+/// Which management call runs the prologue.
+enum ManagementTask: String { case start, setLoadable = "set_loadable", destroy }
+
+extension Hypervisor {
+    /// Mirrors `cell_management_prologue` in hypervisor/control.c (§4.5).
+    ///
+    /// On success root **and** the target are suspended; on failure root is resumed.
+    /// - Returns: the target, or -EPERM (caller not root, another cell locked for destroy,
+    ///   consent refused), -ENOENT (no such id), -EINVAL (the root cell).
+    func managementPrologue(_ task: ManagementTask, caller cpu: CPUID, id: UInt32) throws(SimulationHang) -> Result<HVCell, Errno> {
+        guard let root = rootCell, perCPU[cpu].cellID == root.id else { return .failure(.notPermitted) }
+        cellSuspend(root, caller: cpu)
+        func fail(_ e: Errno, _ why: String) -> Result<HVCell, Errno> {
+            record("prologue", cpu: cpu, "task=\(task.rawValue) id=\(id) \(why)", result: .error(e),
+                   mirrors: "cell_management_prologue (hypervisor/control.c)")
+            cellResume(root, caller: cpu)
+            return .failure(e)
+        }
+        guard let cell = cell(id) else { return fail(.noEntry, "no such cell") }
+        if cell.isRoot { return fail(.invalidArgument, "root cell") }
+        if task == .destroy && !reconfigOK(excluding: cell) { return fail(.notPermitted, "another cell is locked") }
+        guard try exchangeMessage(cell, .shutdownRequest, request: true, caller: cpu) else {
+            return fail(.notPermitted, "shutdown refused")
+        }
+        cellSuspend(cell, caller: cpu)
+        return .success(cell)
+    }
+
+    /// Mirrors `cell_start` in hypervisor/control.c (§4.6).
+    func cellStart(caller cpu: CPUID, id: UInt32) throws(SimulationHang) -> Int64 {
+        let cell: HVCell
+        switch try managementPrologue(.start, caller: cpu, id: id) {
+        case .failure(let e): return e.negated
+        case .success(let c): cell = c
+        }
+        let root = rootCell!
+        if cell.loadable {
+            for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
+                do throws(Errno) {
+                    try unmapFromRoot(r, caller: cpu, why: "start")
+                } catch {
+                    // Upstream resumes only root: the target's CPUs stay suspended (quirk 6).
+                    if !machine.profile.has(.startErrorLeavesTargetSuspended) { cellResume(cell, caller: cpu) }
+                    cellResume(root, caller: cpu)
+                    record("cell_start", cpu: cpu, "id=\(id)", result: .error(error), mirrors: "cell_start (hypervisor/control.c)")
+                    return error.negated
+                }
+            }
+            record("config_commit", cpu: cpu, "cell=none")
+            cell.loadable = false
+        }
+        initCommRegion(cell, cpu: cpu)
+        record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
+        for c in cell.cpus {
+            perCPU[c].failed = false
+            resetCPU(c, address: cell.config.cpuResetAddress)
+        }
+        printk("Started cell \"\(cell.name)\"\n")
+        cellResume(root, caller: cpu)
+        record("cell_start", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok, mirrors: "cell_start (hypervisor/control.c)")
+        let kind = pendingInmates[cell.id] ?? InmateKind.defaultKind(for: cell.config.flags)
+        cell.inmate = kind
+        cell.shutdownRequests = 0
+        bootInmate(cell)
+        return 0
+    }
+
+    /// Mirrors `cell_set_loadable` in hypervisor/control.c (§4.6).
+    func cellSetLoadable(caller cpu: CPUID, id: UInt32) throws(SimulationHang) -> Int64 {
+        let cell: HVCell
+        switch try managementPrologue(.setLoadable, caller: cpu, id: id) {
+        case .failure(let e): return e.negated
+        case .success(let c): cell = c
+        }
+        let root = rootCell!
+        // Parked unconditionally so no CPU stays suspended (8d7da7dd).
+        for c in cell.cpus {
+            perCPU[c].failed = false
+            parkCPU(c)
+        }
+        if cell.loadable {
+            cellResume(root, caller: cpu)
+            record("cell_set_loadable", cpu: cpu, "id=\(id) already", result: .ok)
+            return 0
+        }
+        writeCellState(cell, .shutDown, cpu: cpu)
+        cell.loadable = true
+        record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
+        for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
+            do throws(Errno) {
+                try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "set_loadable"))
+            } catch {
+                cellResume(root, caller: cpu)
+                record("cell_set_loadable", cpu: cpu, "id=\(id)", result: .error(error),
+                       mirrors: "cell_set_loadable (hypervisor/control.c)")
+                return error.negated
+            }
+            remapToRoot(r, caller: cpu)
+        }
+        record("config_commit", cpu: cpu, "cell=none")
+        printk("Cell \"\(cell.name)\" can be loaded\n")
+        cellResume(root, caller: cpu)
+        record("cell_set_loadable", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok,
+               mirrors: "cell_set_loadable (hypervisor/control.c)")
+        return 0
+    }
+
+    /// Mirrors `cell_destroy` in hypervisor/control.c (§4.6). After the prologue nothing fails.
+    func cellDestroy(caller cpu: CPUID, id: UInt32) throws(SimulationHang) -> Int64 {
+        let cell: HVCell
+        switch try managementPrologue(.destroy, caller: cpu, id: id) {
+        case .failure(let e): return e.negated
+        case .success(let c): cell = c
+        }
+        let root = rootCell!
+        printk("Closing cell \"\(cell.name)\"\n")
+        cellDestroyInternal(cell, caller: cpu)
+        cellList.removeAll { $0 === cell }
+        freeAllPages(of: cell)
+        printk("Page pool usage after cell destruction: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+        try reconfigCompleted(caller: cpu)
+        cellResume(root, caller: cpu)
+        record("cell_destroy", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok, mirrors: "cell_destroy (hypervisor/control.c)")
+        return 0
+    }
+
+    /// Mirrors `cell_destroy_internal` in hypervisor/control.c (§4.7): CPUs are parked back
+    /// into root, memory returns to the overlapping root regions, units exit in reverse.
+    func cellDestroyInternal(_ cell: HVCell, caller cpu: CPUID) {
+        guard let root = rootCell else { return }
+        writeCellState(cell, .shutDown, cpu: cpu)
+        for c in cell.cpus where c < perCPU.count && perCPU[c].cellID == cell.id {
+            parkCPU(c)
+            root.cpus.insert(c)
+            perCPU[c].cellID = root.id
+            perCPU[c].failed = false
+            perCPU[c].zeroStats()
+            recordOwner(c, root)
+        }
+        for r in cell.config.memoryRegions {
+            unmapFromCell(cell, r, caller: cpu)
+            if !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {
+                do throws(Errno) {
+                    try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "destroy"))
+                    remapToRoot(r, caller: cpu)
+                } catch {
+                    printk("WARNING: Failed to re-assign memory region to root cell\n")
+                }
+            }
+        }
+        for u in units.reversed() {
+            u.cellExit(cell, hv: self)
+            record("unit_exit", cpu: cpu, "unit=\(u.name) cell=\(cell.id)")
+        }
+        archCellDestroy(cell, caller: cpu)
+        record("config_commit", cpu: cpu, "cell=\(cell.id)")
+        cellExit(cell)
+        record("cell_destroy_internal", cpu: cpu, "id=\(cell.id)", mirrors: "cell_destroy_internal (hypervisor/control.c)")
+    }
+
+    /// Mirrors `cell_get_state` in hypervisor/control.c.
+    func cellGetState(caller cpu: CPUID, id: UInt32) -> Int64 {
+        guard let root = rootCell, perCPU[cpu].cellID == root.id else { return Errno.notPermitted.negated }
+        guard let cell = cell(id) else { return Errno.noEntry.negated }
+        let s = cellState(cell)
+        return s.isKnown ? Int64(s.rawValue) : Errno.invalidArgument.negated
+    }
+}

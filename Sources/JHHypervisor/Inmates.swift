@@ -1,0 +1,132 @@
+import JHABI
+import JHMachine
+
+/// A simulated guest program a non-root cell runs after CELL_START. Each kind reproduces
+/// one way real inmates treat the comm region.
+public enum InmateKind: String, CaseIterable, Sendable, Codable {
+    /// Ignores the comm region (what PASSIVE_COMMREG cells do; with an active comm region
+    /// it never answers).
+    case passive
+    /// Approves shutdown requests and acknowledges RECONFIG_COMPLETED.
+    case cooperative
+    /// Holds RUNNING_LOCKED while running and denies the first shutdown request, like the
+    /// upstream apic-demo; approves (and unlocks) on the second.
+    case locking
+    /// Runs but never replies.
+    case unresponsive
+    /// Its CPUs hit an unhandled exit and panic-park; the cell becomes FAILED (§4.10).
+    case crashing
+    /// Finds a comm-region ABI revision it does not speak and sets FAILED_COMM_REV.
+    case commRevMismatch = "comm-rev-mismatch"
+
+    /// The default by config: passive when PASSIVE_COMMREG is set, cooperative otherwise.
+    public static func defaultKind(for flags: CellFlags) -> InmateKind {
+        flags.contains(.passiveCommRegion) ? .passive : .cooperative
+    }
+}
+
+extension Hypervisor {
+    /// The cell CPU on which the inmate will answer `msg`, or nil when no answer can come:
+    /// the inmate ignores messages, or no CPU of the cell runs guest code.
+    func respondingCPU(_ cell: HVCell, to msg: CommMessage) -> CPUID? {
+        guard let kind = cell.inmate else { return nil }
+        switch kind {
+        case .cooperative, .locking: break
+        case .passive, .unresponsive, .crashing, .commRevMismatch: return nil
+        }
+        return cell.cpus.first { cpuState($0) == .runningCell }
+    }
+
+    /// The inmate's comm-region handler, run on its own CPU: reads the message and writes
+    /// its reply after `cost.inmateReply`.
+    func answerMessage(_ cell: HVCell, _ msg: CommMessage, on cpu: CPUID) {
+        guard let page = cell.commPage, let kind = cell.inmate else { return }
+        machine.run(on: cpu) {
+            machine.advance(machine.cost.inmateReply)
+            let reply: CommReply
+            switch (kind, msg) {
+            case (.locking, .shutdownRequest):
+                cell.shutdownRequests += 1
+                if cell.shutdownRequests == 1 {
+                    reply = .requestDenied
+                } else {
+                    machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.running.rawValue)
+                    reply = .requestApproved
+                }
+            case (_, .shutdownRequest): reply = .requestApproved
+            case (_, .reconfigCompleted): reply = .received
+            default: reply = .unknown
+            }
+            machine.memory.writeU32(page + UInt64(CommOffset.replyFromCell), reply.rawValue)
+            machine.record(.inmate, "reply", cpu: cpu, "cell=\(cell.id) inmate=\(kind.rawValue) msg=\(msg) reply=\(reply)")
+        }
+    }
+
+    /// What the inmate does right after its CPUs were reset by CELL_START: every CPU takes
+    /// a few VM exits (CPUID, APIC timer setup, CR writes); the first CPU reads the comm
+    /// region and greets on the debug console if the cell may use it.
+    func bootInmate(_ cell: HVCell) {
+        guard let kind = cell.inmate, let page = cell.commPage else { return }
+        let per = perCPU
+        for c in cell.cpus where cpuState(c) == .runningCell {
+            machine.run(on: c) {
+                let p = per[c]
+                p.count(.cpuid); p.count(.cpuid); p.count(.cr); p.count(.xapic)
+                machine.advance(.us(5))
+                machine.record(.inmate, "boot", cpu: c, "cell=\(cell.id) inmate=\(kind.rawValue)")
+                if kind == .crashing {
+                    p.count(.exception)
+                    panicPark(c)
+                }
+            }
+        }
+        guard let first = cell.cpus.first, kind != .crashing else { return }
+        machine.run(on: first) {
+            let revision = UInt16(truncatingIfNeeded: machine.memory.readU32(page + UInt64(CommOffset.revision)))
+            switch kind {
+            case .commRevMismatch:
+                // The inmate library speaks another revision: it gives up.
+                machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.failedCommRev.rawValue)
+                machine.record(.inmate, "comm_rev", cpu: first, "cell=\(cell.id) found=\(revision) expected=\(revision &+ 1)",
+                               result: .error(.invalidArgument))
+                return
+            case .locking:
+                machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.runningLocked.rawValue)
+                machine.record(.inmate, "lock", cpu: first, "cell=\(cell.id)")
+            default: break
+            }
+            for ch in "\(cell.name): \(kind.rawValue) inmate on CPU \(first)\n".utf8 {
+                // Permission failures are the inmate's problem: it stays silent.
+                if (try? hypercall(cpu: first, .debugConsolePutc, UInt64(ch))) != 0 { break }
+            }
+        }
+    }
+
+    /// Mirrors `panic_park` in hypervisor/control.c (§4.10): the CPU is marked failed and
+    /// parks; when every CPU of its cell has failed, the cell's state becomes FAILED.
+    func panicPark(_ cpu: CPUID) {
+        let p = perCPU[cpu]
+        p.failed = true
+        p.waitForSIPI = true
+        printk("Parking CPU \(cpu)\n")
+        record("panic_park", cpu: cpu, "cpu=\(cpu)", result: .error(.ioError), mirrors: "panic_park (hypervisor/control.c)")
+        if let cell = cellOf(cpu: cpu), cell.cpus.allSatisfy({ perCPU[$0].failed }) {
+            writeCellState(cell, .failed, cpu: cpu)
+        }
+    }
+
+    /// Lets every running inmate run for `duration` of virtual time, in parallel on the
+    /// cells' CPUs: each takes one APIC-timer exit per millisecond.
+    public func runInmates(for duration: VirtualDuration) {
+        let cpus = CPUSet((0..<perCPU.count).filter { cpuState($0) == .runningCell })
+        guard !cpus.isEmpty else { machine.advance(duration); return }
+        let per = perCPU
+        let ticks = Int(duration.nanoseconds / 1_000_000)
+        _ = machine.broadcast(cpus) { cpu, ctx in
+            for _ in 0..<ticks { per[cpu].count(.xapic) }
+            ctx.advance(duration)
+            ctx.record(.inmate, "run", "ticks=\(ticks)")
+            return ()
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The JHHypervisor layer. See Docs/architecture.md for what it owns.

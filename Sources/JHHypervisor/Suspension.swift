@@ -1,0 +1,96 @@
+import JHABI
+import JHMachine
+
+extension Hypervisor {
+    /// Mirrors `cell_suspend` (hypervisor/control.c) with x86 `suspend_cpu`
+    /// (hypervisor/arch/x86/control.c): every CPU of `cell` except the caller gets an
+    /// NMI, acknowledges on its own thread, sets its `cpu_suspended` and counts a
+    /// management exit. It then waits inside the hypervisor — as state, not a blocked thread.
+    func cellSuspend(_ cell: HVCell, caller: CPUID) {
+        let targets = CPUSet(cell.cpus.filter { $0 != caller && $0 < perCPU.count && perCPU[$0].active && !perCPU[$0].suspended })
+        record("cell_suspend", cpu: caller, "cell=\(cell.id) cpus=\(targets.rangeList)", mirrors: "cell_suspend (hypervisor/control.c)")
+        guard !targets.isEmpty else { return }
+        let per = perCPU
+        let dispatch = machine.executor as? DispatchExecutor
+        let ipi = machine.cost.ipi
+        _ = machine.broadcast(targets) { cpu, ctx in
+            let p = per[cpu]
+            p.suspended = true
+            p.count(.management)
+            p.ackThread = dispatch?.currentCPU
+            p.ackCount += 1
+            ctx.advance(ipi)
+            ctx.record(.hypervisor, "suspended", "cpu=\(cpu)", result: .ok, mirrors: "x86_check_events (hypervisor/arch/x86/control.c)")
+            return ()
+        }
+    }
+
+    /// Mirrors `cell_resume`: clears `suspend_cpu` of every CPU of `cell` except the caller;
+    /// each leaves its wait (parked CPUs stay parked).
+    func cellResume(_ cell: HVCell, caller: CPUID) {
+        var resumed = CPUSet()
+        for c in cell.cpus where c != caller && c < perCPU.count && perCPU[c].suspended {
+            perCPU[c].suspended = false
+            resumed.insert(c)
+        }
+        record("cell_resume", cpu: caller, "cell=\(cell.id) cpus=\(resumed.rangeList)", mirrors: "cell_resume (hypervisor/control.c)")
+    }
+
+    /// Mirrors `arch_park_cpu` (x86): INIT then resume; the CPU enters wait-for-SIPI on its
+    /// own thread.
+    func parkCPU(_ cpu: CPUID) {
+        let p = perCPU[cpu]
+        machine.run(on: cpu) {
+            p.suspended = false
+            p.waitForSIPI = true
+            machine.advance(machine.cost.ipi)
+            record("park", cpu: cpu, "cpu=\(cpu)", result: .ok, mirrors: "arch_park_cpu (hypervisor/arch/x86/control.c)")
+        }
+    }
+
+    /// Mirrors `arch_reset_cpu` (x86): pseudo-SIPI, the vCPU restarts at the cell's
+    /// `cpu_reset_address` in real mode (CS base = address & ~0xffff, IP = address & 0xffff).
+    func resetCPU(_ cpu: CPUID, address: UInt64) {
+        let p = perCPU[cpu]
+        machine.run(on: cpu) {
+            p.suspended = false
+            p.waitForSIPI = false
+            machine.advance(machine.cost.ipi)
+            record("reset", cpu: cpu, "cpu=\(cpu) cs_base=0x\(String(address & ~0xffff, radix: 16)) ip=0x\(String(address & 0xffff, radix: 16))",
+                   result: .ok, mirrors: "arch_reset_cpu (hypervisor/arch/x86/control.c)")
+        }
+    }
+
+    /// Mirrors `cell_reconfig_ok`: false if any non-root cell other than `excluded` is
+    /// RUNNING_LOCKED.
+    func reconfigOK(excluding excluded: HVCell?) -> Bool {
+        !cellList.contains { !$0.isRoot && $0 !== excluded && cellState($0) == .runningLocked }
+    }
+
+    /// Mirrors `cell_reconfig_completed`: RECONFIG_COMPLETED to every non-root cell; the
+    /// answers are ignored.
+    func reconfigCompleted(caller: CPUID) throws(SimulationHang) {
+        for c in cellList where !c.isRoot {
+            _ = try exchangeMessage(c, .reconfigCompleted, request: false, caller: caller)
+        }
+    }
+
+    /// Virtual time of `n` steps of `d`, saturating.
+    func times(_ d: VirtualDuration, _ n: UInt64) -> VirtualDuration {
+        let r = d.nanoseconds.multipliedReportingOverflow(by: n)
+        return .ns(r.overflow ? .max / 2 : r.partialValue)
+    }
+
+    /// Charges mapping or unmapping `size` bytes: one entry per 2 MiB page where the range
+    /// allows huge pages, otherwise per 4 KiB page.
+    func chargeMapping(_ r: HVMemoryRegion, size: UInt64) {
+        let huge: UInt64 = 2 << 20
+        let entries: UInt64
+        if !r.flags.contains(.noHugepages), r.physStart % huge == 0, r.virtStart % huge == 0 {
+            entries = size / huge + (size % huge + 4095) / 4096
+        } else {
+            entries = (size + 4095) / 4096
+        }
+        machine.advance(times(machine.cost.pageMap, entries))
+    }
+}

@@ -1,0 +1,203 @@
+import JHABI
+import JHMachine
+
+/// What `remove_cpu`/`add_cpu` returned when they did not fail.
+public enum HotplugOutcome: Sendable, Hashable {
+    /// The CPU changed state (the C function returned 0).
+    case changed
+    /// The CPU device was already in the requested state: `device_offline` and
+    /// `device_online` return **1** then, and `remove_cpu`/`add_cpu` pass that 1 on.
+    /// (Callers that test `if (err)` treat it as a failure, as the Jailhouse driver's
+    /// destroy path does when logging "failed to bring CPU back online".)
+    case alreadyInState
+
+    /// The C return value.
+    public var cValue: Int { self == .changed ? 0 : 1 }
+}
+
+extension Kernel {
+    /// How long the control CPU waits for a kicked AP to report alive before `cpu_up`
+    /// fails with EIO (`cpuhp_wait_for_sync_state` in kernel/cpu.c polls for 10 s).
+    public static let apAliveTimeout = VirtualDuration.ms(10_000)
+
+    /// A CPU's hotplug state machine (state, phase, pending step), for views and checkers.
+    public func hotplugMachine(_ cpu: CPUID) -> CPUHotplugMachine? {
+        cpuPossible(cpu) ? cpuhp[cpu] : nil
+    }
+
+    /// Takes a CPU offline through its device. Mirrors `remove_cpu` (kernel/cpu.c) →
+    /// `device_offline` (drivers/base/core.c) → `cpu_device_down` → `cpu_down`.
+    ///
+    /// - Parameter caller: the process asking; its CPU is the control CPU that runs the
+    ///   control-side callbacks (CPU 0 when nil). If that is the dying CPU, the lowest other
+    ///   online CPU takes over, as `cpu_down_maps_locked` does with `work_on_cpu`.
+    /// - Returns: `.alreadyInState` (C: 1) if the device is already offline.
+    /// - Throws: `ENODEV` for a CPU number without a device (C: `get_cpu_device` returns
+    ///   NULL and `device_offline(NULL)` would oops; the simulator reports ENODEV instead),
+    ///   `EPERM` for the boot CPU when it is not hotpluggable (`offline_disabled`),
+    ///   `EBUSY` for the last online CPU, or the error of a failing teardown callback
+    ///   (after the CPU rolled back online).
+    @discardableResult
+    public func removeCPU(_ cpu: CPUID, caller: PID? = nil) throws(Errno) -> HotplugOutcome {
+        record("remove_cpu", cpu: nil, "cpu=\(cpu)", phase: .begin, mirrors: "remove_cpu (kernel/cpu.c)")
+        do throws(Errno) {
+            guard cpuPossible(cpu) else { throw Errno.noDevice }
+            guard cpu != 0 || bootCPUHotpluggable else { throw Errno.notPermitted }
+            if deviceOffline[cpu] {
+                record("remove_cpu", "cpu=\(cpu) already offline", result: .value(1), phase: .end)
+                return .alreadyInState
+            }
+            try cpuDown(cpu, caller: caller)
+            deviceOffline[cpu] = true
+            record("remove_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            return .changed
+        } catch {
+            record("remove_cpu", "cpu=\(cpu)", result: .error(error), phase: .end)
+            throw error
+        }
+    }
+
+    /// Brings a CPU online through its device. Mirrors `add_cpu` (kernel/cpu.c) →
+    /// `device_online` (drivers/base/core.c) → `cpu_device_up` → `cpu_up`.
+    ///
+    /// - Returns: `.alreadyInState` (C: 1) if the device is already online.
+    /// - Throws: `ENODEV` for a CPU number without a device (C would oops), `EIO` if the
+    ///   AP never reports alive (`startupIPI` refused, or `cpu_up_bringup` injected), or
+    ///   the error of a failing startup callback (after the CPU rolled back offline).
+    @discardableResult
+    public func addCPU(_ cpu: CPUID, caller: PID? = nil) throws(Errno) -> HotplugOutcome {
+        record("add_cpu", cpu: nil, "cpu=\(cpu)", phase: .begin, mirrors: "add_cpu (kernel/cpu.c)")
+        do throws(Errno) {
+            guard cpuPossible(cpu) else { throw Errno.noDevice }
+            if !deviceOffline[cpu] {
+                record("add_cpu", "cpu=\(cpu) already online", result: .value(1), phase: .end)
+                return .alreadyInState
+            }
+            try cpuUp(cpu, caller: caller)
+            deviceOffline[cpu] = false
+            record("add_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            return .changed
+        } catch {
+            record("add_cpu", "cpu=\(cpu)", result: .error(error), phase: .end)
+            throw error
+        }
+    }
+
+    /// Mirrors `cpu_down(cpu, CPUHP_OFFLINE)` → `cpu_down_maps_locked` → `_cpu_down`
+    /// (kernel/cpu.c). An already offline CPU is a success (no callback to run).
+    /// - Throws: `EINVAL` for an impossible CPU, `EBUSY` if it would leave no CPU online.
+    func cpuDown(_ cpu: CPUID, caller: PID?) throws(Errno) {
+        guard cpuPossible(cpu) else { throw .invalidArgument }
+        // cpu_down_maps_locked: the control work runs on an online CPU other than the target.
+        guard let control = controlCPU(avoiding: cpu, caller: caller) else { throw .busy }
+        // _cpu_down: never take the last CPU away.
+        guard numOnlineCPUs > 1 else { throw .busy }
+        let wasOnline = cpuOnline(cpu)
+        try runHotplug(cpu, target: .offline, control: control, operation: "cpu_down")
+        if wasOnline {
+            printk(.info, "smpboot: CPU \(cpu) is now offline")
+            onCPUOffline(cpu)
+        }
+    }
+
+    /// Mirrors `cpu_up(cpu, CPUHP_ONLINE)` → `_cpu_up` (kernel/cpu.c). An already online
+    /// CPU is a success.
+    /// - Throws: `EINVAL` for an impossible CPU.
+    func cpuUp(_ cpu: CPUID, caller: PID?) throws(Errno) {
+        guard cpuPossible(cpu) else {
+            printk(.err, "can't online cpu \(cpu) because it is not configured as may-hotadd at boot time")
+            throw .invalidArgument
+        }
+        if cpuhp[cpu].state >= .online { return }
+        guard let control = controlCPU(avoiding: cpu, caller: caller) else { throw .busy }
+        printk(.info, "smpboot: Booting Node 0 Processor \(cpu) APIC 0x\(String(cpu, radix: 16))")
+        try runHotplug(cpu, target: .online, control: control, operation: "cpu_up")
+    }
+
+    /// The CPU that runs the control side: the caller's CPU if it is online and not the
+    /// target, else the lowest other online CPU.
+    func controlCPU(avoiding target: CPUID, caller: PID?) -> CPUID? {
+        let preferred = caller.flatMap { processes[$0]?.cpu } ?? 0
+        if preferred != target && online.contains(preferred) { return preferred }
+        return online.first { $0 != target }
+    }
+
+    /// Drives a CPU's state machine to `target`, running each callback on its CPU: the
+    /// ONLINE and STARTING sections on the hotplugged CPU's own queue (the dying CPU's
+    /// teardown is the stop-machine handshake), the rest on the control CPU. Consecutive
+    /// steps on the same CPU share one handoff.
+    func runHotplug(_ cpu: CPUID, target: CPUHPState, control: CPUID, operation: String) throws(Errno) {
+        record(operation, cpu: control, "cpu=\(cpu) from=\(cpuhp[cpu].state.cName) target=\(target.cName)",
+               phase: .begin, mirrors: operation == "cpu_down" ? "_cpu_down (kernel/cpu.c)" : "_cpu_up (kernel/cpu.c)")
+        var action = cpuhp[cpu].begin(target: target)
+        while true {
+            switch action {
+            case .finished:
+                record(operation, cpu: control, "cpu=\(cpu) state=\(cpuhp[cpu].state.cName)", result: .ok, phase: .end)
+                return
+            case .failed(let error, let at):
+                printk(.debug, "CPU \(operation == "cpu_down" ? "DOWN" : "UP") failed (\(error.negated)) CPU \(cpu) state \(at.cName)")
+                record(operation, cpu: control, "cpu=\(cpu) failed_at=\(at.cName) state=\(cpuhp[cpu].state.cName)",
+                       result: .error(error), phase: .end)
+                throw error
+            case .rollbackFailed(let error, let at, let rbError, let stuck):
+                rollbackFailures.append(HotplugRollbackFailure(cpu: cpu, operation: operation, error: error, failedAt: at,
+                                                               rollbackError: rbError, stuckAt: stuck, time: machine.now))
+                printk(.warning, "WARNING: CPU\(cpu) \(operation) rollback failed (\(rbError.negated)); CPU left at \(stuck.cName)")
+                record("cpuhp_stuck", cpu: control, "cpu=\(cpu) failed_at=\(at.cName) stuck_at=\(stuck.cName)",
+                       result: .error(rbError), mirrors: "WARN_ON in cpuhp_down_callbacks/cpuhp_up_callbacks (kernel/cpu.c)")
+                record(operation, cpu: control, "cpu=\(cpu) failed_at=\(at.cName) state=\(stuck.cName)",
+                       result: .error(error), phase: .end)
+                throw error
+            case .invoke(let step):
+                let whereCPU = step.runsOnTarget ? cpu : control
+                action = machine.run(on: whereCPU) {
+                    runSteps(cpu, on: whereCPU, control: control, first: step)
+                }
+            }
+        }
+    }
+
+    /// Runs steps on `whereCPU` for as long as the state machine asks for that CPU.
+    private func runSteps(_ cpu: CPUID, on whereCPU: CPUID, control: CPUID,
+                          first: CPUHotplugMachine.Step) -> CPUHotplugMachine.Action {
+        var step = first
+        while true {
+            let action = performStep(cpu, on: whereCPU, step)
+            guard case .invoke(let next) = action, (next.runsOnTarget ? cpu : control) == whereCPU else {
+                return action
+            }
+            step = next
+        }
+    }
+
+    /// Runs one callback: charges its cost, passes the fault seam (fallible steps only),
+    /// asks the platform to start the AP at CPUHP_BRINGUP_CPU, records it and tells the
+    /// state machine.
+    private func performStep(_ cpu: CPUID, on whereCPU: CPUID, _ step: CPUHotplugMachine.Step) -> CPUHotplugMachine.Action {
+        machine.advance(machine.cost.hotplugStepCost(step.state, step.direction))
+        var failure: Errno? = nil
+        if step.isFallible {
+            let name: String
+            if step.isRollback { name = LinuxFaultSites.cpuhpRollback }
+            else if step.state == .bringupCPU { name = LinuxFaultSites.cpuUpBringup }
+            else { name = step.direction == .down ? LinuxFaultSites.cpuDown : LinuxFaultSites.cpuUp }
+            do { try machine.check(FaultSite(name, cpu: cpu, detail: step.state.cName)) } catch { failure = error }
+            if step.state == .bringupCPU && step.direction == .up {
+                if failure == nil && !startupIPI(cpu) { failure = .ioError }
+                if failure != nil {
+                    // cpuhp_bp_sync_alive: the control CPU polls for 10 s, then gives up.
+                    machine.advance(Self.apAliveTimeout)
+                    printk(.err, "CPU\(cpu) failed to report alive state")
+                }
+            }
+        }
+        let op = step.isRollback ? "cpuhp_rollback" : (step.direction == .down ? "cpuhp_teardown" : "cpuhp_bringup")
+        record(op, cpu: whereCPU, "cpu=\(cpu) state=\(step.state.cName) fn=\(step.callback)",
+               result: failure.map { .error($0) } ?? .ok, mirrors: "\(step.callback) (cpuhp_invoke_callback, kernel/cpu.c)")
+        let next = failure.map { cpuhp[cpu].stepFailed($0) } ?? cpuhp[cpu].stepSucceeded()
+        // cpu_online_mask: cleared in take_cpu_down, set in start_secondary.
+        if cpuhp[cpu].state > .apOnline { online.insert(cpu) } else { online.remove(cpu) }
+        return next
+    }
+}

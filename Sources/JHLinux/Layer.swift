@@ -1,1 +1,0 @@
-// The JHLinux layer. See Docs/architecture.md for what it owns.

@@ -1,0 +1,215 @@
+import JHABI
+import JHMachine
+
+/// A simulated user process: a name, the CPU it runs on, its user address space and
+/// its signals.
+struct Process {
+    var name: String
+    var cpu: CPUID
+    /// Mappings sorted by start address.
+    var mappings: [(start: UInt64, bytes: [UInt8])] = []
+    var nextMap: UInt64 = Kernel.userMapBase
+    /// Arrival times of signals not yet delivered, ascending.
+    var signals: [VirtualTime] = []
+}
+
+extension Kernel {
+    /// Where `mapUser` places the first mapping of a process (a typical x86-64 PIE heap).
+    public static let userMapBase: UInt64 = 0x5555_5555_0000
+    /// The end of the x86-64 user address space (`TASK_SIZE_MAX`).
+    public static let userSpaceEnd: UInt64 = 0x7fff_ffff_f000
+
+    /// Creates a process running on `cpu`. PIDs are handed out in order from 1000.
+    public func spawnProcess(name: String, cpu: CPUID = 0) -> PID {
+        let pid = PID(rawValue: nextPID)
+        nextPID += 1
+        processes[pid] = Process(name: name, cpu: cpu)
+        record("spawn", cpu: cpu, "pid=\(pid.rawValue) name=\(name)", mirrors: "kernel_clone (kernel/fork.c)")
+        return pid
+    }
+
+    /// Ends a process: its memory and pending signals go away.
+    public func exitProcess(_ pid: PID) {
+        guard processes.removeValue(forKey: pid) != nil else { return }
+        record("exit", "pid=\(pid.rawValue)", mirrors: "do_exit (kernel/exit.c)")
+    }
+
+    public func processName(_ pid: PID) -> String? { processes[pid]?.name }
+    /// The CPU a process runs on (its system calls' control CPU).
+    public func processCPU(_ pid: PID) -> CPUID? { processes[pid]?.cpu }
+    /// Moves a process to another CPU (`sched_setaffinity` to one CPU).
+    public func setProcessCPU(_ pid: PID, _ cpu: CPUID) { processes[pid]?.cpu = cpu }
+    /// Every live process, in PID order.
+    public var pids: [PID] { processes.keys.sorted() }
+
+    // MARK: User memory
+
+    /// Maps `bytes` into the process at the next free address, leaving an unmapped guard
+    /// page after each mapping, so separately mapped buffers are never contiguous.
+    /// - Returns: the user address; 0 (NULL, which faults) for an unknown process.
+    @discardableResult
+    public func mapUser(_ pid: PID, _ bytes: [UInt8]) -> UInt64 {
+        guard let p = processes[pid] else { return 0 }
+        let at = p.nextMap
+        insertMapping(pid, at: at, bytes)
+        return at
+    }
+
+    /// Maps `bytes` at a fixed user address (`MAP_FIXED_NOREPLACE`), e.g. right after
+    /// another mapping to build a buffer that spans two mappings.
+    /// - Throws: `ESRCH` for an unknown process, `EEXIST` if the range overlaps a mapping,
+    ///   `EINVAL` if it is not inside user space.
+    @discardableResult
+    public func mapUser(_ pid: PID, _ bytes: [UInt8], at address: UInt64) throws(Errno) -> UInt64 {
+        guard let p = processes[pid] else { throw .noProcess }
+        let end = address.addingReportingOverflow(UInt64(bytes.count))
+        guard !end.overflow, address > 0, end.partialValue <= Self.userSpaceEnd else { throw .invalidArgument }
+        for m in p.mappings where address < m.start + UInt64(m.bytes.count) && m.start < end.partialValue {
+            throw .exists
+        }
+        insertMapping(pid, at: address, bytes)
+        return address
+    }
+
+    private func insertMapping(_ pid: PID, at address: UInt64, _ bytes: [UInt8]) {
+        var p = processes[pid]!
+        let i = p.mappings.firstIndex { $0.start > address } ?? p.mappings.count
+        p.mappings.insert((address, bytes), at: i)
+        let page: UInt64 = 4096
+        let end = (address + UInt64(bytes.count) + page - 1) / page * page
+        p.nextMap = max(p.nextMap, end + page)
+        processes[pid] = p
+        record("mmap", cpu: p.cpu, "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) len=\(bytes.count)",
+               mirrors: "do_mmap (mm/mmap.c)")
+    }
+
+    /// Walks the mappings covering `[address, address+count)`; nil if any byte is unmapped.
+    private func userSpans(_ p: Process, _ address: UInt64, _ count: Int) -> [(mapping: Int, offset: Int, length: Int)]? {
+        var spans: [(Int, Int, Int)] = []
+        var cursor = address
+        var left = count
+        while left > 0 {
+            guard let i = p.mappings.firstIndex(where: { cursor >= $0.start && cursor < $0.start + UInt64($0.bytes.count) }) else {
+                return nil
+            }
+            let m = p.mappings[i]
+            let off = Int(cursor - m.start)
+            let n = min(left, m.bytes.count - off)
+            spans.append((i, off, n))
+            cursor += UInt64(n)
+            left -= n
+        }
+        return spans
+    }
+
+    /// Copies bytes from a process's memory into the kernel. Mirrors `copy_from_user`
+    /// (include/linux/uaccess.h): a range that touches any unmapped byte fails as a whole.
+    /// Adjacent mappings behave like contiguous memory.
+    /// - Throws: `EFAULT` for unmapped or short ranges, negative counts, unknown processes,
+    ///   or when injected (`copy_from_user`).
+    public func copyFromUser(_ pid: PID, _ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
+        machine.advance(machine.cost.copyFromUser)
+        let detail = "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) count=\(count)"
+        do throws(Errno) {
+            try machine.check(FaultSite(LinuxFaultSites.copyFromUser, detail: processes[pid]?.name))
+            guard count >= 0, let p = processes[pid], let spans = userSpans(p, address, count) else {
+                throw Errno.badAddress
+            }
+            var out: [UInt8] = []
+            out.reserveCapacity(count)
+            for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
+            record("copy_from_user", cpu: p.cpu, detail, result: .ok, mirrors: "copy_from_user (include/linux/uaccess.h)")
+            return out
+        } catch {
+            record("copy_from_user", detail, result: .error(error), mirrors: "copy_from_user (include/linux/uaccess.h)")
+            throw error
+        }
+    }
+
+    /// `copy_from_user` straight into a kernel buffer.
+    public func copyFromUser(_ pid: PID, _ address: UInt64, count: Int, toKernel kaddr: UInt64) throws(Errno) {
+        writeKernel(kaddr, try copyFromUser(pid, address, count: count))
+    }
+
+    /// Copies bytes from the kernel into a process's memory. Mirrors `copy_to_user`.
+    /// - Throws: `EFAULT` as `copyFromUser`, or when injected (`copy_to_user`).
+    public func copyToUser(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
+        machine.advance(machine.cost.copyFromUser)
+        let detail = "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) count=\(bytes.count)"
+        do throws(Errno) {
+            try machine.check(FaultSite(LinuxFaultSites.copyToUser, detail: processes[pid]?.name))
+            try writeUserUnchecked(pid, address, bytes)
+            record("copy_to_user", cpu: processes[pid]?.cpu, detail, result: .ok, mirrors: "copy_to_user (include/linux/uaccess.h)")
+        } catch {
+            record("copy_to_user", detail, result: .error(error), mirrors: "copy_to_user (include/linux/uaccess.h)")
+            throw error
+        }
+    }
+
+    /// Writes into a process's memory as the process itself would (no fault site, no cost).
+    /// - Throws: `EFAULT` if any byte is unmapped, `ESRCH` for an unknown process.
+    public func writeUser(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
+        guard processes[pid] != nil else { throw .noProcess }
+        try writeUserUnchecked(pid, address, bytes)
+    }
+
+    /// Reads a process's memory as the process itself would (no fault site, no cost).
+    public func readUser(_ pid: PID, _ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
+        guard let p = processes[pid] else { throw .noProcess }
+        guard count >= 0, let spans = userSpans(p, address, count) else { throw .badAddress }
+        var out: [UInt8] = []
+        for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
+        return out
+    }
+
+    private func writeUserUnchecked(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
+        guard var p = processes[pid], let spans = userSpans(p, address, bytes.count) else { throw .badAddress }
+        var done = 0
+        for s in spans {
+            p.mappings[s.mapping].bytes.replaceSubrange(s.offset ..< s.offset + s.length, with: bytes[done ..< done + s.length])
+            done += s.length
+        }
+        processes[pid] = p
+    }
+
+    // MARK: Signals
+
+    /// Sends a signal to a process, arriving now (`at: nil`) or at a later virtual time.
+    /// A pending signal makes an interruptible sleep return EINTR (see
+    /// `mutexLockInterruptible`); the signal is consumed when it interrupts something or
+    /// by `deliverSignals`.
+    public func sendSignal(_ pid: PID, at time: VirtualTime? = nil) {
+        guard var p = processes[pid] else { return }
+        let t = time ?? machine.now
+        let i = p.signals.firstIndex { $0 > t } ?? p.signals.count
+        p.signals.insert(t, at: i)
+        processes[pid] = p
+        record("signal", cpu: p.cpu, "pid=\(pid.rawValue) at=\(t.nanoseconds)", mirrors: "send_signal_locked (kernel/signal.c)")
+    }
+
+    /// Whether a signal has arrived for the process by the current time (`signal_pending`).
+    public func signalPending(_ pid: PID) -> Bool {
+        guard let first = processes[pid]?.signals.first else { return false }
+        return first <= machine.now
+    }
+
+    /// The arrival time of the process's next signal, pending or scheduled.
+    public func nextSignal(_ pid: PID) -> VirtualTime? { processes[pid]?.signals.first }
+
+    /// Delivers (drops) every signal that has arrived by now, as the return to user
+    /// space would. - Returns: how many.
+    @discardableResult
+    public func deliverSignals(_ pid: PID) -> Int {
+        guard var p = processes[pid] else { return 0 }
+        let n = p.signals.prefix { $0 <= machine.now }.count
+        p.signals.removeFirst(n)
+        processes[pid] = p
+        return n
+    }
+
+    func consumeSignal(_ pid: PID) {
+        guard var p = processes[pid], !p.signals.isEmpty else { return }
+        p.signals.removeFirst()
+        processes[pid] = p
+    }
+}

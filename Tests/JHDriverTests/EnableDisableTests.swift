@@ -1,0 +1,122 @@
+import JHABI
+import JHConfig
+@testable import JHDriver
+import JHHypervisor
+import JHLinux
+import JHMachine
+import Testing
+
+@Suite struct EnableTests {
+    @Test func enableRegistersTheRootCellAsIDZero() throws {
+        let r = try Rig()
+        #expect(try r.enable() == 0)
+        #expect(r.driver.enabled && r.hv.isActive)
+        #expect(r.driver.cells.map(\.name) == ["QEMU-VM"])
+        #expect(r.driver.rootCell?.cpusAssigned == [0, 1, 2, 3])
+        #expect(r.driver.moduleReferences == 1)
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/enabled") == "1\n")
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/cells/0/name") == "QEMU-VM\n")
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/cells/0/state") == "running\n")
+        let stats = try r.kernel.sysfs.list("/sys/devices/jailhouse/cells/0/statistics")
+        #expect(["cpu0", "cpu1", "cpu2", "cpu3"].allSatisfy(stats.contains))
+        #expect(try Int(r.kernel.sysfs.read("/sys/devices/jailhouse/mem_pool_size").dropLast())! > 0)
+    }
+
+    @Test func enableTwiceIsBusy() throws {
+        let r = try Rig()
+        try r.enable()
+        let before = r.snapshot()
+        #expect(try r.enable() == Errno.busy.ret)
+        #expect(r.snapshot() == before)
+        #expect(r.driver.moduleReferences == 1)
+    }
+
+    @Test func enableWithACPUOfflineIsInvalid() throws {
+        let r = try Rig()
+        try r.kernel.removeCPU(3)
+        let before = r.snapshot()
+        #expect(try r.enable() == Errno.invalidArgument.ret)
+        #expect(r.snapshot() == before)
+        #expect(!r.driver.enabled && !r.hv.isActive && r.driver.moduleReferences == 0)
+        #expect(r.driver.rootCell == nil)
+    }
+
+    @Test func enableChecksSignatureRevisionArchitecture() throws {
+        let r = try Rig()
+        var sig = BuiltinConfigs.qemuX86; sig[0] = 0
+        #expect(try r.tool.enable(sig) == Errno.invalidArgument.ret)
+        var rev = BuiltinConfigs.qemuX86; rev[6] = 13
+        #expect(try r.tool.enable(rev) == Errno.invalidArgument.ret)
+        var arch = BuiltinConfigs.qemuX86; arch[5] = 2
+        #expect(try r.tool.enable(arch) == Errno.invalidArgument.ret)
+        #expect(try r.tool.enable(Rig.cell("tiny-demo")) == Errno.invalidArgument.ret)
+        #expect(try r.tool.ioctl(.enable, rawArgument: 0x10) == Errno.badAddress.ret)
+        #expect(!r.driver.enabled)
+    }
+
+    @Test func enableWithEmptyRootCPUSetIsInvalid() throws {
+        let r = try Rig()
+        var config = BuiltinConfigs.qemuX86
+        for i in 0..<8 { config[488 + i] = 0 }
+        #expect(try r.tool.enable(config) == Errno.invalidArgument.ret)
+    }
+
+    @Test(arguments: [("vmx_feature_control", Errno.noDevice), ("request_firmware", .noEntry),
+                      ("request_mem_region", .invalidArgument), ("ioremap", .invalidArgument)])
+    func enableFailuresRollBack(site: String, errno: Errno) throws {
+        let r = try Rig(faults: ["\(site):nth=1:errno=\(errno.name)"])
+        let before = r.snapshot()
+        #expect(try r.enable() == errno.ret)
+        #expect(r.snapshot() == before)
+        #expect(r.driver.moduleReferences == 0 && !r.hv.isActive)
+        #expect(try r.enable() == 0)
+    }
+
+    @Test func interruptedEnableIsEINTR() throws {
+        let r = try Rig(faults: ["mutex_lock_interruptible:nth=1"])
+        #expect(try r.enable() == Errno.interrupted.ret)
+        #expect(!r.driver.enabled)
+    }
+}
+
+@Suite struct DisableTests {
+    @Test func disableDestroysCellsFirst() throws {
+        let r = try Rig()
+        try r.enable()
+        try r.create("tiny-demo")
+        try r.create("apic-demo")
+        #expect(try r.disable() == 0)
+        #expect(!r.driver.enabled && !r.hv.isActive)
+        #expect(r.driver.cells.isEmpty && r.driver.offlinedCPUs.isEmpty)
+        #expect(r.kernel.online == [0, 1, 2, 3])
+        #expect(r.driver.moduleReferences == 0)
+        #expect(try r.kernel.sysfs.list("/sys/devices/jailhouse/cells").isEmpty)
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/enabled") == "0\n")
+    }
+
+    @Test func disableWhenNotEnabledIsInvalid() throws {
+        let r = try Rig()
+        #expect(try r.disable() == Errno.invalidArgument.ret)
+    }
+
+    @Test func disableWithAnAdminOfflinedRootCPUIsBusy() throws {
+        let r = try Rig()
+        try r.enable()
+        try r.kernel.removeCPU(1)
+        #expect(try r.disable() == Errno.busy.ret)
+        #expect(r.driver.enabled && r.hv.isActive)
+        try r.kernel.addCPU(1)
+        #expect(try r.disable() == 0)
+    }
+
+    @Test func enableDisableEnableWorks() throws {
+        let r = try Rig()
+        for _ in 0..<3 {
+            #expect(try r.enable() == 0)
+            #expect(try r.create("linux-x86-demo") == 0)
+            #expect(try r.disable() == 0)
+        }
+        let fresh = try Rig(cpus: 4)
+        #expect(r.kernel.kmallocStats.liveBytes == fresh.kernel.kmallocStats.liveBytes)
+    }
+}

@@ -1,0 +1,95 @@
+import JHABI
+import JHConfig
+@testable import JHDriver
+import JHHypervisor
+import JHLinux
+import JHMachine
+import Testing
+
+/// A box with one privileged `jailhouse` process, and the fixtures by name.
+struct Rig {
+    let box: SimulatedBox
+    let tool: JailhouseTool
+
+    init(cpus: Int = 4, seed: UInt64 = 1, profile: Profile = .upstream, executor: ExecutorKind = .inline,
+         faults: [String] = []) throws {
+        let rules = try faults.map { try FaultRule(parsing: $0, catalog: SimulatedBox.faultCatalog) }
+        box = try SimulatedBox(cpus: cpus, seed: seed, profile: profile, executor: executor, faults: rules)
+        tool = JailhouseTool(box: box)
+    }
+
+    var driver: JailhouseDriver { box.driver }
+    var kernel: Kernel { box.kernel }
+    var hv: Hypervisor { box.hypervisor }
+    var machine: Machine { box.machine }
+
+    static func cell(_ name: String) -> [UInt8] {
+        guard let c = BuiltinConfigs.cell(named: name) else { fatalError("no fixture \(name)") }
+        return c
+    }
+
+    @discardableResult
+    func enable() throws -> Int64 { checked(try tool.enable(BuiltinConfigs.qemuX86)) }
+    @discardableResult
+    func create(_ name: String) throws -> Int64 { checked(try tool.cellCreate(Self.cell(name))) }
+    @discardableResult
+    func start(_ name: String) throws -> Int64 { checked(try tool.cellStart(.name(name))) }
+    @discardableResult
+    func destroy(_ name: String) throws -> Int64 { checked(try tool.cellDestroy(.name(name))) }
+    @discardableResult
+    func shutdown(_ name: String) throws -> Int64 { checked(try tool.cellLoad(.name(name), images: [])) }
+    @discardableResult
+    func disable() throws -> Int64 { checked(try tool.disable()) }
+
+    /// Every operation in these tests is followed by the §8 invariant check.
+    func checked(_ result: Int64, sourceLocation: SourceLocation = #_sourceLocation) -> Int64 {
+        let violations = box.invariantViolations()
+        #expect(violations.isEmpty, "invariants after an operation returning \(result): \(violations)",
+                sourceLocation: sourceLocation)
+        return result
+    }
+
+    /// Adds a fault rule to the running plan.
+    func inject(_ rule: String) throws {
+        machine.faults.add(try FaultRule(parsing: rule, catalog: SimulatedBox.faultCatalog))
+    }
+
+    /// Everything a failed operation must leave as it was (jailhouse-behaviour.md §8).
+    func snapshot() -> Snapshot {
+        Snapshot(
+            driverCells: driver.cells.map { "\($0.id):\($0.name):\($0.cpusAssigned.rangeList)" },
+            rootCPUs: driver.rootCell?.cpusAssigned ?? CPUSet(),
+            offlined: driver.offlinedCPUs,
+            online: kernel.online,
+            hvCells: hv.cells.map { "\($0.id):\($0.name):\($0.cpus.rangeList)" },
+            owners: (0..<machine.cpuCount).map { hv.owner(of: $0) },
+            kmallocLive: kernel.kmallocStats.liveBytes,
+            poolUsed: hv.poolPages.used,
+            sysfsCells: (try? kernel.sysfs.list("/sys/devices/jailhouse/cells")) ?? [],
+            claimed: driver.claimedDevices,
+            lockFree: driver.lockIsFree)
+    }
+}
+
+struct Snapshot: Equatable, CustomStringConvertible {
+    var driverCells: [String]
+    var rootCPUs: CPUSet
+    var offlined: CPUSet
+    var online: CPUSet
+    var hvCells: [String]
+    var owners: [UInt32?]
+    var kmallocLive: Int
+    var poolUsed: Int
+    var sysfsCells: [String]
+    var claimed: [PCIAddress]
+    var lockFree: Bool
+
+    var description: String {
+        "cells=\(driverCells) root=\(rootCPUs.rangeList) offlined=\(offlined.rangeList) online=\(online.rangeList) hv=\(hvCells) owners=\(owners) kmalloc=\(kmallocLive) pool=\(poolUsed) sysfs=\(sysfsCells) claimed=\(claimed) lockFree=\(lockFree)"
+    }
+}
+
+extension Errno {
+    /// The ioctl return value for this errno.
+    var ret: Int64 { negated }
+}
