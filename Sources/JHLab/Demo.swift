@@ -35,10 +35,11 @@ public enum Demo {
     explain
     say
     say == 6. apic-demo (CPU 3) has an active comm region: the hypervisor must ask the
-    say    inmate before it may stop it, and this inmate says no the first time.
+    say    inmate before it may stop it. We start it with the `locking` inmate (like the
+    say    upstream apic-demo), which locks the configuration and says no the first time.
     cell create apic-demo
     expect ok
-    cell start apic-demo
+    cell start apic-demo --inmate locking
     expect ok
     cell destroy apic-demo
     expect errno EPERM

@@ -84,8 +84,8 @@ public enum Narration {
             "driver: remove_cpu(\(f.cpu(e))) failed with \(resultWords(e.result)) — jailhouse_cmd_cell_create jumps to its error_cpu_online rollback"
         }, mirrors: "jailhouse_cmd_cell_create (driver/cell.c)"),
         key(.driver, "add_cpu"): Entry(text: { e, f in
-            "driver: add_cpu(\(f.cpu(e))) \(f.raw.contains("rollback") ? "during the rollback" : "") → \(resultWords(e.result))"
-        }, mirrors: "jailhouse_cmd_cell_create / cell_destroy (driver/cell.c)"),
+            "driver: add_cpu(\(f.cpu(e)))\(f.raw.contains("rollback") ? " during the rollback" : "") → \(resultWords(e.result))"
+        }, mirrors: "jailhouse_cmd_cell_create / cell_destroy (driver/cell.c)", key: false),
         key(.driver, "offlined_cpus"): Entry(text: { e, f in
             "driver: notes CPU \(f.cpu(e)) in offlined_cpus (\(f["now"] ?? "?")) so destroy gives it back"
         }, mirrors: "offlined_cpus (driver/cell.c)", key: false),
@@ -116,7 +116,7 @@ public enum Narration {
             "hypervisor: resumes CPU \(f.cpu(e))"
         }, mirrors: "resume_cpu (hypervisor/arch/x86/control.c)", key: false),
         key(.hypervisor, "park"): Entry(text: { e, f in
-            "hypervisor: parks CPU \(f.cpu(e)) (it waits, halted, until its cell is started)"
+            "hypervisor: parks CPU \(f.cpu(e)) (halted in wait-for-SIPI until someone restarts it)"
         }, mirrors: "arch_park_cpu (hypervisor/arch/x86/control.c)"),
         key(.hypervisor, "panic_park"): Entry(text: { e, f in
             "hypervisor: CPU \(f.cpu(e)) failed and is panic-parked"
@@ -167,11 +167,29 @@ public enum Narration {
             "driver: deletes its cell object (\(f.raw)); the sysfs directory disappears"
         }, mirrors: "cell_delete (driver/cell.c)", key: false),
         key(.linux, "cpu_down"): Entry(text: { e, f in
-            "linux: CPU \(f.cpu(e)) goes offline (hotplug teardown)"
+            switch (e.phase, e.result) {
+            case (.begin, _): "linux: starts tearing CPU \(f.cpu(e)) down, one hotplug state after the other"
+            case (_, .error(let err)): "linux: the teardown of CPU \(f.cpu(e)) failed (-\(err.name)\(f["failed_at"].map { " at \($0)" } ?? "")) and was rolled back"
+            default: "linux: the teardown of CPU \(f.cpu(e)) is complete"
+            }
         }, mirrors: "cpu_down (kernel/cpu.c)", key: false),
         key(.linux, "cpu_up"): Entry(text: { e, f in
-            "linux: CPU \(f.cpu(e)) comes online (INIT/SIPI, hotplug bring-up)"
+            switch (e.phase, e.result) {
+            case (.begin, _): "linux: starts bringing CPU \(f.cpu(e)) up (INIT/SIPI, then the hotplug states)"
+            case (_, .error(let err)): "linux: bringing CPU \(f.cpu(e)) up failed (-\(err.name)\(f["failed_at"].map { " at \($0)" } ?? ""))"
+            default: "linux: the bring-up of CPU \(f.cpu(e)) is complete"
+            }
         }, mirrors: "cpu_up (kernel/cpu.c)", key: false),
+        key(.linux, "cpuhp_teardown"): Entry(text: { e, f in
+            "linux: CPU \(f.cpu(e)) teardown step \(f["state"] ?? "?") runs \(f["fn"] ?? "?") → \(resultWords(e.result))"
+        }, mirrors: "cpuhp_invoke_callback (kernel/cpu.c)", key: false),
+        key(.linux, "cpuhp_bringup"): Entry(text: { e, f in
+            "linux: CPU \(f.cpu(e)) bring-up step \(f["state"] ?? "?") runs \(f["fn"] ?? "?") → \(resultWords(e.result))"
+        }, mirrors: "cpuhp_invoke_callback (kernel/cpu.c)", key: false),
+        key(.hypervisor, "sipi"): Entry(text: { e, f in
+            e.result == .ok ? "hypervisor: lets the startup IPI for CPU \(f.cpu(e)) through (it belongs to the root cell)"
+                : "hypervisor: swallows the startup IPI for CPU \(f.cpu(e)) (\(f.raw)) → \(resultWords(e.result))"
+        }, mirrors: "apic_deliver_ipi (hypervisor/arch/x86/apic.c)", key: false),
         key(.fault, "inject"): Entry(text: { e, f in
             "⚡ INJECTED FAULT at \(f.raw): the step fails with \(resultWords(e.result)) — watch the rollback that follows"
         }, mirrors: "the fault-point seam (Machine.check)"),

@@ -6,15 +6,6 @@ import JHMachine
 // driver layer's `SimulatedBox` and `JailhouseTool`, and the JHConfig built-ins. It is
 // the only file of JHLab that names their types.
 
-#if true  // Until the Linux, hypervisor and driver layers are merged; then the real box below.
-extension BoxFactory {
-    /// Placeholder while the Linux, hypervisor and driver layers are not merged.
-    public static let standard: BoxFactory = BoxFactory(
-        make: { _ in throw LabError("this jhsim was built without the simulated machine (the Linux, hypervisor and driver layers have not been merged yet)") },
-        builtinSystemConfig: { _ in nil }, builtinCellConfig: { _ in nil }, builtinCellNames: [],
-        faultCatalog: [], inmateKinds: [], describeCellConfig: { _ in nil })
-}
-#else
 import JHConfig
 import JHDriver
 import JHHypervisor
@@ -111,4 +102,3 @@ extension BoxFactory {
             return (c.name, c.cpus)
         })
 }
-#endif

@@ -36,7 +36,9 @@ public enum TimelineSVG {
         let columns = max(1, records.count)
         let left = 70.0, colW = max(60.0, min(140.0, 900.0 / Double(columns)))
         let laneH = n > 32 ? 6.0 : 28.0, top = 40.0
-        let width = left + colW * Double(columns) + 130  // room for the slanted labels
+        // A narrow "after" column shows the final state, then room for the slanted labels.
+        let afterW = 56.0
+        let width = left + colW * Double(columns) + afterW + 130
         let lanesBottom = top + laneH * Double(n)
         let height = lanesBottom + 190
         // Maps virtual time to x: command k spans [left + k*colW, left + (k+1)*colW].
@@ -75,7 +77,7 @@ public enum TimelineSVG {
                 let c = color(seg)
                 if !legend.contains(where: { $0.0 == seg.label }) { legend.append((seg.label, c)) }
                 s += "<rect x=\"\(f(x0))\" y=\"\(f(y + 2))\" width=\"\(f(x1 - x0))\" height=\"\(f(laneH - 4))\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"><title>CPU \(cpu): \(esc(seg.label)) from \(seg.start) to \(seg.end)</title></rect>\n"
-                if laneH >= 20 && x1 - x0 > 50 {
+                if laneH >= 20 && x1 - x0 > 8 + Double(seg.label.count) * 6.6 {
                     s += "<text x=\"\(f(x0 + 4))\" y=\"\(f(y + laneH * 0.62))\" fill=\"#102027\">\(esc(seg.label))</text>\n"
                 }
             }
@@ -97,8 +99,18 @@ public enum TimelineSVG {
             let x0 = left + colW * Double(k)
             s += "<line x1=\"\(f(x0))\" y1=\"\(f(top - 2))\" x2=\"\(f(x0))\" y2=\"\(f(lanesBottom + 4))\" stroke=\"#90a4ae\" stroke-dasharray=\"2,2\"/>\n"
             let failed = r.outcome.errno.map { " → \($0.name)" } ?? ""
-            let lx = x0 + colW / 2, ly = lanesBottom + 10
+            let lx = x0 + 6, ly = lanesBottom + 10
             s += "<text x=\"\(f(lx))\" y=\"\(f(ly))\" transform=\"rotate(40 \(f(lx)) \(f(ly)))\" fill=\"\(failed.isEmpty ? "#263238" : "#d32f2f")\">\(k + 1). \(esc(r.commandLine))\(esc(failed))</text>\n"
+        }
+        // The state after the last command.
+        let ax = left + colW * Double(columns) + 6
+        s += "<text x=\"\(f(ax))\" y=\"\(f(top - 6))\" fill=\"#263238\">after</text>\n"
+        for (cpu, lane) in segs.enumerated() {
+            guard let last = lane.last else { continue }
+            let y = top + laneH * Double(cpu)
+            let c = color(last)
+            if !legend.contains(where: { $0.0 == last.label }) { legend.append((last.label, c)) }
+            s += "<rect x=\"\(f(ax))\" y=\"\(f(y + 2))\" width=\"\(f(afterW - 10))\" height=\"\(f(laneH - 4))\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"><title>CPU \(cpu) after the last command: \(esc(last.label))</title></rect>\n"
         }
         // Legend.
         var lx = left
