@@ -275,6 +275,11 @@ public struct LabCommandRunner: Sendable {
     func labMachineCommand(_ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
         // Parse first, so a usage error never needs (or touches) the lab.
         let parsed = try MachineCommand.parse(g.args, factory: factory)
+        for f in g.faults {
+            do { _ = try FaultRule(parsing: f, catalog: factory.faultCatalog) } catch {
+                throw UsageError(message: "bad --fault rule: \(error.message)")
+            }
+        }
         let st = store(g)
         let (session, _) = try loadSession(st)
         let before = session.log.count

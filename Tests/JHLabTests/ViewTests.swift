@@ -14,8 +14,8 @@ final class XMLCheck: NSObject, XMLParserDelegate {
 }
 
 @Suite struct ViewTests {
-    func busyLab() -> TestLab {
-        let lab = TestLab()
+    func busyLab(_ factory: BoxFactory = FakeBox.factory) -> TestLab {
+        let lab = TestLab(factory: factory)
         lab.ok("lab init")
         lab.ok("enable")
         lab.ok("cell create tiny-demo")
@@ -26,8 +26,10 @@ final class XMLCheck: NSObject, XMLParserDelegate {
         return lab
     }
 
-    @Test func chromeTraceIsValid() throws {
-        let lab = busyLab()
+    static var factories: [BoxFactory] { standardBoxAvailable ? [FakeBox.factory, .standard] : [FakeBox.factory] }
+
+    @Test(arguments: factories) func chromeTraceIsValid(factory: BoxFactory) throws {
+        let lab = busyLab(factory)
         lab.ok("trace --chrome out.json")
         let text = try #require(lab.read("out.json"))
         let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -51,8 +53,8 @@ final class XMLCheck: NSObject, XMLParserDelegate {
         #expect(events.contains { $0["ph"] as? String == "C" })
     }
 
-    @Test func timelineSVGIsWellFormed() throws {
-        let lab = busyLab()
+    @Test(arguments: factories) func timelineSVGIsWellFormed(factory: BoxFactory) throws {
+        let lab = busyLab(factory)
         lab.ok("draw timeline -o t.svg")
         let svg = try #require(lab.read("t.svg"))
         let check = XMLCheck()
@@ -166,5 +168,57 @@ final class XMLCheck: NSObject, XMLParserDelegate {
         #expect(a.stdout.contains("JAILHOUSE_CELL_CREATE: Device or resource busy"))
         #expect(a.stdout.contains("JAILHOUSE_CELL_DESTROY: Operation not permitted"))
         #expect(lab.run("demo").stdout == a.stdout)
+    }
+}
+
+/// The lab on the real machine (skipped until the lower layers are in the build).
+@Suite struct RealBoxTests {
+    @Test func cellListAndProfilesOnTheRealMachine() {
+        guard standardBoxAvailable else { return }
+        let lab = TestLab(factory: .standard)
+        lab.ok("lab init --executor inline")
+        lab.ok("enable")
+        lab.ok("cell create tiny-demo")
+        lab.ok("cell create apic-demo")
+        lab.ok("cell start tiny-demo")
+        #expect(lab.run("cell list") == CommandResult(stdout:
+            "ID      Name                    State             Assigned CPUs           Failed CPUs             \n" +
+            "0       QEMU-VM                 running           0-1                                             \n" +
+            "1       tiny-demo               running           2                                               \n" +
+            "2       apic-demo               shut down         3                                               \n"))
+        #expect(lab.run("cell destroy 0") == CommandResult(stderr: "JAILHOUSE_CELL_DESTROY: Invalid argument\n", status: 1))
+        #expect(lab.run("cell shutdown 0") == CommandResult(stderr: "JAILHOUSE_CELL_LOAD: Invalid argument\n", status: 1))
+        #expect(lab.run("cell create nosuch") == CommandResult(stderr: "opening nosuch: No such file or directory\n", status: 1))
+    }
+
+    @Test func bothExecutorsGiveTheSameLab() {
+        guard standardBoxAvailable else { return }
+        var hashes: [String] = []
+        for ex in ["inline", "dispatch"] {
+            let lab = TestLab(factory: .standard)
+            lab.ok("lab init --executor \(ex) --seed 5")
+            lab.ok("enable")
+            #expect(lab.run("cell create linux-x86-demo --fault cpu_down:cpu=3:nth=1").status == 1)
+            lab.ok("cell create smp-demo")
+            let info = lab.ok("lab info").stdout
+            hashes.append(String(info.split(separator: "\n")[4]))
+            #expect(lab.ok("trace --all").stdout.contains("fault        inject cpu_down:cpu=3"))
+        }
+        #expect(hashes[0] == hashes[1])
+    }
+
+    @Test func rollbackQuirkDiffersBetweenProfiles() {
+        guard standardBoxAvailable else { return }
+        // Quirk 3: the create rollback brings an admin-offlined CPU online (upstream only).
+        var online: [String] = []
+        for profile in ["upstream", "fixed"] {
+            let lab = TestLab(factory: .standard)
+            lab.ok("lab init --executor inline --profile \(profile)")
+            lab.ok("enable")
+            lab.ok("cpu offline 2")
+            #expect(lab.run("cell create linux-x86-demo --fault cpu_down:cpu=3:nth=1").status == 1)
+            online.append(lab.ok("cpus --json").stdout)
+        }
+        #expect(online[0] != online[1])
     }
 }
