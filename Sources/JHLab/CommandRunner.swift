@@ -243,7 +243,7 @@ public struct LabCommandRunner: Sendable {
             out.out("Trace:     \(record.eventCount) events, hash \(record.traceHash)\n")
             for (i, c) in record.commands.enumerated() {
                 let r = session.records[i]
-                let res = r.outcome.errno.map { " → \($0.name)" } ?? ""
+                let res = r.outcome.hang != nil ? " → never returns (hang)" : r.outcome.errno.map { " → \($0.name)" } ?? ""
                 let faults = c.faults.isEmpty ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
                 out.out("  \(i + 1). jhsim \(c.commandLine)\(res)\(faults)\n")
             }

@@ -55,7 +55,7 @@ public struct ActionOutcome: Hashable, Sendable {
     public var result: Int64
     /// Set when the machine stopped a wait that could never end.
     public var hang: String?
-    public var errno: Errno? { Errno.fromReturn(result) }
+    public var errno: Errno? { hang == nil ? Errno.fromReturn(result) : nil }
 }
 
 /// The slice of the trace and the machine state one command produced: what `trace

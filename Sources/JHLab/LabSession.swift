@@ -64,8 +64,9 @@ public final class LabSession {
         // Let whatever the command set in motion (inmates answering, signals) settle.
         m.runEvents(limit: 100_000)
         m.wait(until: m.horizon)
-        m.record(.user, "done", command.commandLine,
-                 result: outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result)))
+        let done: TraceResult = outcome.hang != nil ? .value(-1)
+            : outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result))
+        m.record(.user, "done", outcome.hang != nil ? command.commandLine + " (never returns)" : command.commandLine, result: done)
         log.append(command)
         records.append(CommandRecord(
             index: records.count, commandLine: command.commandLine, firstSeq: firstSeq,
@@ -80,7 +81,8 @@ public final class LabSession {
             do {
                 return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal))
             } catch {
-                return ActionOutcome(result: Errno.interrupted.negated, hang: error.description)
+                // On hardware the ioctl never returns; there is no result to report.
+                return ActionOutcome(result: 0, hang: error.description)
             }
         }
         switch command.action {

@@ -222,3 +222,18 @@ final class XMLCheck: NSObject, XMLParserDelegate {
         #expect(online[0] != online[1])
     }
 }
+
+extension RealBoxTests {
+    @Test func aHangIsReportedNotHung() {
+        guard standardBoxAvailable else { return }
+        let lab = TestLab(factory: .standard)
+        lab.ok("lab init --executor inline")
+        lab.ok("enable")
+        lab.ok("cell create apic-demo")
+        lab.ok("cell start apic-demo --inmate unresponsive")
+        let r = lab.run("cell destroy apic-demo")
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("jhsim: the command never returns on real hardware"))
+        #expect(lab.ok("lab info").stdout.contains("4. jhsim cell destroy apic-demo → never returns (hang)"))
+    }
+}
