@@ -230,3 +230,28 @@ import JHABI
         #expect(lab.ok("cpus --json").stdout.contains("\"online\": true"))
     }
 }
+
+@Suite struct ProgressTests {
+    final class Lines: @unchecked Sendable { var items: [String] = [] }
+
+    @Test func progressOnlyOnATerminal() {
+        let lab = TestLab()
+        var text = "enable\n"
+        for _ in 0..<30 { text += "cell create tiny-demo\ncell destroy tiny-demo\n" }
+        lab.write("big.jhsim", text)
+        for tty in [false, true] {
+            var runner = lab.runner
+            runner.environment.stderrIsTerminal = tty
+            let lines = Lines()
+            let r = runner.run(["run", "big.jhsim"]) { lines.items.append($0) }
+            #expect(r.status == 0)
+            #expect(!r.stderr.contains("["), "progress never lands in captured output")
+            if tty {
+                #expect(lines.items.first == "\r[10/61] commands")
+                #expect(lines.items.suffix(2) == ["\r[61/61] commands", "\n"])
+            } else {
+                #expect(lines.items.isEmpty)
+            }
+        }
+    }
+}
