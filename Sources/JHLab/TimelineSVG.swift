@@ -40,7 +40,21 @@ public enum TimelineSVG {
         let afterW = 56.0
         let width = left + colW * Double(columns) + afterW + 130
         let lanesBottom = top + laneH * Double(n)
-        let height = lanesBottom + 190
+        let segs = Ownership.segments(session)
+        // Legend entries in order of first appearance, then wrapped into rows that fit.
+        var legend: [(String, String)] = []
+        for lane in segs { for seg in lane where !legend.contains(where: { $0.0 == seg.label }) { legend.append((seg.label, color(seg))) } }
+        var legendItems: [(label: String, color: String?, width: Double)] = legend.map { ($0.0, $0.1, 30 + Double($0.0.count) * 7.5) }
+        legendItems.append(("fault / failure", nil, 110))
+        legendItems.append(("hypercall", nil, 80))
+        var rows: [[(label: String, color: String?, width: Double)]] = [[]]
+        var rowWidth = 0.0
+        for item in legendItems {
+            if rowWidth + item.width > width - left - 10, !rows[rows.count - 1].isEmpty { rows.append([]); rowWidth = 0 }
+            rows[rows.count - 1].append(item)
+            rowWidth += item.width
+        }
+        let height = lanesBottom + 190 + 20 * Double(rows.count - 1)
         // Maps virtual time to x: command k spans [left + k*colW, left + (k+1)*colW].
         let bounds: [(VirtualTime, VirtualTime)] = records.isEmpty
             ? [(.zero, max(session.machine.now, VirtualTime(nanoseconds: 1)))]
@@ -65,17 +79,14 @@ public enum TimelineSVG {
         s += "<title>jhsim timeline: CPU ownership over virtual time</title>\n"
         s += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#ffffff\"/>\n"
         s += "<text x=\"\(f(left))\" y=\"18\" font-size=\"13\" font-weight=\"bold\">CPU ownership over virtual time (\(n) CPUs, seed \(session.parameters.seed), profile \(esc(session.parameters.profile)))</text>\n"
-        let segs = Ownership.segments(session)
-        var legend: [(String, String)] = []
         for (cpu, lane) in segs.enumerated() {
             let y = top + laneH * Double(cpu)
-            if laneH >= 12 {
+            if laneH >= 12 || cpu % 8 == 0 {
                 s += "<text x=\"8\" y=\"\(f(y + laneH * 0.65))\">CPU \(cpu)</text>\n"
             }
             for seg in lane {
                 let x0 = x(seg.start), x1 = max(x(seg.end), x0 + 0.5)
                 let c = color(seg)
-                if !legend.contains(where: { $0.0 == seg.label }) { legend.append((seg.label, c)) }
                 s += "<rect x=\"\(f(x0))\" y=\"\(f(y + 2))\" width=\"\(f(x1 - x0))\" height=\"\(f(laneH - 4))\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"><title>CPU \(cpu): \(esc(seg.label)) from \(seg.start) to \(seg.end)</title></rect>\n"
                 if laneH >= 20 && x1 - x0 > 8 + Double(seg.label.count) * 6.6 {
                     s += "<text x=\"\(f(x0 + 4))\" y=\"\(f(y + laneH * 0.62))\" fill=\"#102027\">\(esc(seg.label))</text>\n"
@@ -109,22 +120,26 @@ public enum TimelineSVG {
             guard let last = lane.last else { continue }
             let y = top + laneH * Double(cpu)
             let c = color(last)
-            if !legend.contains(where: { $0.0 == last.label }) { legend.append((last.label, c)) }
             s += "<rect x=\"\(f(ax))\" y=\"\(f(y + 2))\" width=\"\(f(afterW - 10))\" height=\"\(f(laneH - 4))\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"><title>CPU \(cpu) after the last command: \(esc(last.label))</title></rect>\n"
         }
         // Legend.
-        var lx = left
-        let ly = height - 24
-        for (label, c) in legend {
-            s += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"/>\n"
-            s += "<text x=\"\(f(lx + 16))\" y=\"\(f(ly))\">\(esc(label))</text>\n"
-            lx += 30 + Double(label.count) * 7.5
+        for (r, row) in rows.enumerated() {
+            var lx = left
+            let ly = height - 24 - 20 * Double(rows.count - 1 - r)
+            for item in row {
+                if let c = item.color {
+                    s += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 10))\" width=\"12\" height=\"12\" fill=\"\(c)\" stroke=\"#546e7a\" stroke-width=\"0.5\"/>\n"
+                    s += "<text x=\"\(f(lx + 16))\" y=\"\(f(ly))\">\(esc(item.label))</text>\n"
+                } else if item.label == "hypercall" {
+                    s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 10))\" x2=\"\(f(lx))\" y2=\"\(f(ly - 2))\" stroke=\"#000000\"/>\n"
+                    s += "<text x=\"\(f(lx + 6))\" y=\"\(f(ly))\">hypercall</text>\n"
+                } else {
+                    s += "<path d=\"M \(f(lx)) \(f(ly - 10)) L \(f(lx + 8)) \(f(ly - 10)) L \(f(lx + 4)) \(f(ly - 2)) Z\" fill=\"#d32f2f\"/>\n"
+                    s += "<text x=\"\(f(lx + 12))\" y=\"\(f(ly))\">fault / failure</text>\n"
+                }
+                lx += item.width
+            }
         }
-        s += "<path d=\"M \(f(lx)) \(f(ly - 10)) L \(f(lx + 8)) \(f(ly - 10)) L \(f(lx + 4)) \(f(ly - 2)) Z\" fill=\"#d32f2f\"/>\n"
-        s += "<text x=\"\(f(lx + 12))\" y=\"\(f(ly))\">fault / failure</text>\n"
-        lx += 110
-        s += "<line x1=\"\(f(lx))\" y1=\"\(f(ly - 10))\" x2=\"\(f(lx))\" y2=\"\(f(ly - 2))\" stroke=\"#000000\"/>\n"
-        s += "<text x=\"\(f(lx + 6))\" y=\"\(f(ly))\">hypercall</text>\n"
         s += "</svg>\n"
         return s
     }
