@@ -19,10 +19,12 @@ demo: build
 test: setup
 	timeout -s INT -k 10 $(TEST_TIMEOUT) $(SWIFT) test
 
-# Thread Sanitizer over the machine and hypervisor layers (real Dispatch threads).
+# Thread Sanitizer over the layers that run work on real Dispatch threads (machine,
+# Linux, hypervisor, driver). The config, lab and CLI layers are single-threaded and
+# are left out to keep CI's time down.
 tsan: setup
 	timeout -s INT -k 10 $(TEST_TIMEOUT) $(SWIFT) test --sanitize=thread --scratch-path .build-tsan \
-		--filter 'JHMachineTests|JHLinuxTests|JHHypervisorTests'
+		--filter 'JHMachineTests|JHLinuxTests|JHHypervisorTests|JHDriverTests'
 
 fuzz: setup
 	bash scripts/fuzz-config.sh

@@ -21,5 +21,16 @@ let package = Package(
             path: "Benchmarks/HotplugBench",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "CellChurn",
+            dependencies: [
+                .product(name: "JHConfig", package: "jhsim"),
+                .product(name: "JHMachine", package: "jhsim"),
+                .product(name: "JHDriver", package: "jhsim"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CellChurn",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -45,13 +45,8 @@ extension JailhouseDriver {
         } catch {
             throw .hang(error)
         }
-        var errorCode: Int64 = 0
-        for r in results where r != 0 { errorCode = r }
-        machine.record(.driver, "leave_hypervisor", "cpus=\(kernel.online.rangeList)",
-                       result: errorCode == 0 ? .ok : .error(Errno(rawValue: Int32(-errorCode))),
-                       mirrors: "leave_hypervisor (driver/main.c)")
-        if errorCode != 0 {
-            throw .errno(Errno(rawValue: Int32(truncatingIfNeeded: -errorCode)))
+        if let error = collectErrorCode(results, step: "leave_hypervisor", cpus: kernel.online) {
+            throw .errno(error)
         }
 
         cellDelete(root)

@@ -135,16 +135,11 @@ extension JailhouseDriver {
         // max_cpus returns -EINVAL without entering.
         let online = kernel.online
         let results = hypervisor.enable(cpus: online, configAddress: configAddress, maxCPUs: maxCPUs)
-        var errorCode: Int64 = 0
-        for r in results where r != 0 { errorCode = r }
-        machine.record(.driver, "enter_hypervisor", "cpus=\(online.rangeList)",
-                       result: errorCode == 0 ? .ok : .error(Errno(rawValue: Int32(-errorCode))),
-                       mirrors: "enter_hypervisor (driver/main.c)")
-        if errorCode != 0 {
+        if let error = collectErrorCode(results, step: "enter_hypervisor", cpus: online) {
             cellDelete(root)
             rootCell = nil
             firmwareFree()
-            throw Errno(rawValue: Int32(truncatingIfNeeded: -errorCode))
+            throw error
         }
 
         cellRegister(root)
@@ -152,6 +147,16 @@ extension JailhouseDriver {
         enabled = true
         keepModuleReference = true
         log(.info, "The Jailhouse is opening.")
+    }
+
+    /// The `error_code` the per-CPU IPI handlers leave behind (the last non-zero result;
+    /// the hypervisor returns the same error on every CPU), recorded as one step.
+    func collectErrorCode(_ results: [Int64], step: String, cpus: CPUSet) -> Errno? {
+        let code = results.last { $0 != 0 } ?? 0
+        let error = code == 0 ? nil : Errno(rawValue: Int32(truncatingIfNeeded: -code))
+        machine.record(.driver, step, "cpus=\(cpus.rangeList)", result: error.map { .error($0) } ?? .ok,
+                       mirrors: "\(step) (driver/main.c)")
+        return error
     }
 
     /// Mirrors `jailhouse_firmware_free` in driver/main.c.
