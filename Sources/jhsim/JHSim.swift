@@ -27,9 +27,16 @@ struct JHSim: ParsableCommand {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
         var moved: [String] = []
-        while let first = args.first, first == "--lab" || first == "--fault", args.count >= 2 {
-            moved += args.prefix(2)
-            args.removeFirst(2)
+        while let first = args.first {
+            if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") {
+                moved.append(first)
+                args.removeFirst()
+            } else if first == "--lab" || first == "--fault", args.count >= 2 {
+                moved += args.prefix(2)
+                args.removeFirst(2)
+            } else {
+                break
+            }
         }
         if !moved.isEmpty, !args.isEmpty {
             args.insert(contentsOf: moved, at: 1)

@@ -79,7 +79,9 @@ struct JHSimProcess {
         let d = JHSimProcess.tempDir()
         let r = try JHSimProcess.run(["--lab", d + "/nolab", "cell", "list"], in: d)
         #expect(r.status == 1)
-        #expect(r.stderr.contains("jhsim lab init"))
+        #expect(r.stderr.contains("no lab in \(d)/nolab; create one with `jhsim lab init`"))
+        let eq = try JHSimProcess.run(["--lab=\(d)/other", "cpus"], in: d)
+        #expect(eq.stderr.contains("no lab in \(d)/other"))
     }
 
     /// The lab persists across processes (needs the simulated machine).
