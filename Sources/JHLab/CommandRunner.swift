@@ -150,8 +150,7 @@ public struct LabCommandRunner: Sendable {
             out.err(Help.main)
             return 2
         }
-        if g.args.count > 1, g.args.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }),
-           let usage = Help.usage(cmd) {
+        if Self.asksForHelp(g.args.dropFirst()), let usage = Help.usage(cmd) {
             out.out(usage)
             return 0
         }
@@ -178,6 +177,16 @@ public struct LabCommandRunner: Sendable {
         default:
             throw UsageError(message: "unknown command '\(cmd)'")
         }
+    }
+
+    /// `--help`/`-h` anywhere, except as the value of `-s/--string` (free text).
+    static func asksForHelp(_ args: ArraySlice<String>) -> Bool {
+        var previous: String? = nil
+        for a in args {
+            if (a == "--help" || a == "-h"), previous != "-s", previous != "--string" { return true }
+            previous = a
+        }
+        return false
     }
 
     // MARK: lab init/reset/info

@@ -165,6 +165,8 @@ import JHABI
         #expect(lab.run("--version").stdout.hasPrefix("jhsim "))
         #expect(lab.run("cell --help").stdout.hasPrefix("usage: jhsim cell create"))
         #expect(lab.run("cell --help").status == 0)
+        #expect(LabCommandRunner.asksForHelp(["load", "1", "-s", "--help"]) == false)
+        #expect(LabCommandRunner.asksForHelp(["load", "1", "-h"]))
     }
 
     @Test func noLabSaysHowToMakeOne() {
