@@ -122,7 +122,13 @@ public enum Narration {
             "hypervisor: CPU \(f.cpu(e)) failed and is panic-parked"
         }, mirrors: "panic_park (hypervisor/control.c)"),
         key(.hypervisor, "message"): Entry(text: { e, f in
-            "hypervisor: asks cell \(f["cell"] ?? "?") through its comm region: \(f["msg"] ?? f.raw)\(e.result == .none ? "" : " → \(resultWords(e.result))")"
+            let cell = f["cell"] ?? "?", msg = f["msg"] ?? "?"
+            if e.phase == .begin { return "hypervisor: sends \(msg) to cell \(cell) through its comm region and waits for the answer" }
+            if e.phase == .end, let reply = f["reply"] {
+                return "hypervisor: cell \(cell) answers \(reply)\(e.result == .ok ? "" : " → \(resultWords(e.result))")"
+            }
+            if e.phase == .end { return "hypervisor: no answer from cell \(cell) to \(msg) → \(resultWords(e.result))" }
+            return "hypervisor: cell \(cell) has a passive comm region, so \(msg) needs no answer"
         }, mirrors: "cell_exchange_message (hypervisor/control.c)"),
         key(.hypervisor, "cell_create"): Entry(text: { e, f in
             e.result == .ok
