@@ -26,6 +26,26 @@ public enum ChromeTrace {
         meta("process_name", tid: 0, "jhsim box (\(session.parameters.cpus) CPUs, seed \(session.parameters.seed), \(session.parameters.profile))")
         meta("thread_name", tid: 0, "commands")
         for cpu in 0..<session.parameters.cpus { meta("thread_name", tid: cpu + 1, "vCPU \(cpu)") }
+        // Linux hotplug work per CPU (cpu_down/cpu_up spans) on tracks of their own, so
+        // the teardown and bring-up time is visible next to the ownership track.
+        var open: [Int: (String, VirtualTime)] = [:]
+        var hotplugTracks = Set<Int>()
+        for e in session.machine.trace.timeline where e.layer == .linux && (e.op == "cpu_down" || e.op == "cpu_up") {
+            guard let cpu = Narration.Fields(e.detail)["cpu"].flatMap({ Int($0) }), cpu >= 0 else { continue }
+            if e.phase == .begin {
+                open[cpu] = (e.op, e.time)
+            } else if e.phase == .end, let (op, start) = open.removeValue(forKey: cpu) {
+                if !hotplugTracks.contains(cpu) {
+                    hotplugTracks.insert(cpu)
+                    meta("thread_name", tid: 1000 + cpu, "vCPU \(cpu) hotplug")
+                }
+                ev.append(.object([
+                    ("name", .string(op + " " + e.result.description)), ("cat", .string("hotplug")), ("ph", .string("X")),
+                    ("ts", us(start)), ("dur", micro((e.time - start).nanoseconds)), ("pid", .int(1)),
+                    ("tid", .int(Int64(1000 + cpu))), ("args", .object([("detail", .string(e.detail))])),
+                ]))
+            }
+        }
         for r in session.records {
             ev.append(.object([
                 ("name", .string("jhsim " + r.commandLine)), ("cat", .string("command")), ("ph", .string("X")),
