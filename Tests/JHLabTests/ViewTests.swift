@@ -145,6 +145,21 @@ final class XMLCheck: NSObject, XMLParserDelegate {
         }
     }
 
+    @Test func traceAndJSONOfAPassingRun() throws {
+        let lab = TestLab()
+        lab.write("s.txt", "enable\ncell create tiny-demo\nexpect ok\n")
+        let t = lab.run("run s.txt --trace")
+        #expect(t.status == 0)
+        #expect(t.stdout.contains("$ jhsim cell create tiny-demo\n# 1: jhsim enable"))
+        #expect(t.stdout.contains("# 2: jhsim cell create tiny-demo"))
+        let j = lab.run("run s.txt --json")
+        let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        #expect(obj?["passed"] as? Bool == true)
+        #expect(obj?["commands"] as? Int == 2)
+        #expect(obj?["expectations"] as? Int == 1)
+        #expect((obj?["traceHash"] as? String)?.count == 16)
+    }
+
     @Test func scenarioInLabSaves() {
         let lab = TestLab()
         lab.ok("lab init")
