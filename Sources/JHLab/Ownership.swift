@@ -88,7 +88,7 @@ public enum Ownership {
                 marks.append(TimelineMark(kind: .ioctl, time: e.time, cpu: e.cpu, text: "ioctl \(e.detail)"))
             } else if e.layer == .user && e.op == "done", case .error(let err) = e.result {
                 marks.append(TimelineMark(kind: .failure, time: e.time, cpu: nil, text: "\(e.detail) failed: \(err.name)"))
-            } else if e.op == "cpu_failed" || e.op == "panic" {
+            } else if e.op == "panic_park" || e.op == "cpu_failed" {
                 marks.append(TimelineMark(kind: .failure, time: e.time, cpu: e.cpu, text: "\(e.op) \(e.detail)"))
             }
         }
