@@ -236,9 +236,11 @@ public struct LabCommandRunner: Sendable {
             return 0
         case "reset":
             guard args.count == 1 else { throw UsageError(message: "lab reset takes no arguments") }
-            let record = try st.load()
-            let session = try LabSession(parameters: record.parameters, factory: factory)
-            try save(session, st)
+            let record = try st.withLock { () throws -> LabRecord in
+                let record = try st.load()
+                try save(try LabSession(parameters: record.parameters, factory: factory), st)
+                return record
+            }
             out.out("Reset the lab in \(st.directory): a freshly booted machine (\(record.commands.count) logged commands dropped)\n")
             return 0
         case "info":
@@ -290,13 +292,15 @@ public struct LabCommandRunner: Sendable {
             }
         }
         let st = store(g)
-        let (session, _) = try loadSession(st)
-        let before = session.log.count
-        let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
-        let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
-        let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, session: session, &out)
-        if session.log.count != before { try save(session, st) }
-        return status
+        return try st.withLock { () throws -> Int32 in
+            let (session, _) = try loadSession(st)
+            let before = session.log.count
+            let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
+            let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
+            let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, session: session, &out)
+            if session.log.count != before { try save(session, st) }
+            return status
+        }
     }
 
     // MARK: faults / quirks
@@ -386,22 +390,20 @@ public struct LabCommandRunner: Sendable {
         }
         let scenario = try Scenario.parse(text, file: file, factory: factory)
         let base = (path as NSString).deletingLastPathComponent
-        var session: LabSession
-        var st: LabStore? = nil
-        if inLab {
-            st = store(g)
-            session = try loadSession(st!).0
-        } else {
-            session = try LabSession(parameters: scenario.parameters, factory: factory)
+        let st: LabStore? = inLab ? store(g) : nil
+        func go(_ out: inout Output) throws -> Int32 {
+            let session = try st.map { try loadSession($0).0 } ?? LabSession(parameters: scenario.parameters, factory: factory)
+            let before = session.log.count
+            let runner = ScenarioRunner(factory: factory, baseDirectory: base, commandRunner: self,
+                                        showProgress: environment.stderrIsTerminal)
+            let result = runner.run(scenario, session: session, extraFaults: g.faults, &out, json: json)
+            if trace {
+                out.out(TraceText.render(records: session.records[before...], events: session.machine.trace.events, explain: false))
+            }
+            if let st, session.log.count != before { try save(session, st) }
+            return result
         }
-        let before = session.log.count
-        let runner = ScenarioRunner(factory: factory, baseDirectory: base, commandRunner: self,
-                                    showProgress: environment.stderrIsTerminal)
-        let result = runner.run(scenario, session: session, extraFaults: g.faults, &out, json: json)
-        if trace {
-            out.out(TraceText.render(records: session.records[before...], events: session.machine.trace.events, explain: false))
-        }
-        if let st, session.log.count != before { try save(session, st) }
-        return result
+        guard let st else { return try go(&out) }
+        return try st.withLock { try go(&out) }
     }
 }

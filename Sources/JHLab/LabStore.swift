@@ -102,6 +102,18 @@ public struct LabStore: Sendable {
         if dfd >= 0 { _ = fsync(dfd); _ = close(dfd) }
     }
 
+    /// Runs `body` holding an exclusive `flock` on `DIR/lock`, so two `jhsim` processes
+    /// working on one lab take turns instead of one silently losing the other's command.
+    /// Without a lab directory there is nothing to protect, and `body` just runs.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        guard FileManager.default.fileExists(atPath: directory) else { return try body() }
+        let fd = open(directory + "/lock", O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { return try body() }
+        defer { _ = flock(fd, LOCK_UN); _ = close(fd) }
+        _ = flock(fd, LOCK_EX)
+        return try body()
+    }
+
     public func remove() throws(LabError) {
         guard exists else { return }
         do { try FileManager.default.removeItem(atPath: path) } catch {

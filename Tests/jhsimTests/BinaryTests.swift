@@ -35,6 +35,21 @@ struct JHSimProcess {
                       status: p.terminationStatus)
     }
 
+    /// Starts several invocations at once and waits for all of them.
+    static func runConcurrently(_ argvs: [[String]], in dir: String) throws -> [Int32] {
+        let procs = try argvs.map { args -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = args
+            p.currentDirectoryURL = URL(fileURLWithPath: dir)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        return procs.map { $0.waitUntilExit(); return $0.terminationStatus }
+    }
+
     static func tempDir() -> String {
         let d = NSTemporaryDirectory() + "jhsim-bin-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -107,5 +122,17 @@ struct JHSimProcess {
         let demo = try JHSimProcess.run(["demo"], in: d)
         #expect(demo.status == 0, "\(demo.stderr)")
         #expect(demo.stderr.isEmpty, "piped output shows no progress")
+    }
+
+    /// Concurrent invocations on one lab take turns (flock): no command is lost.
+    @Test func concurrentCommandsAreAllLogged() throws {
+        let d = JHSimProcess.tempDir()
+        guard try JHSimProcess.run(["lab", "init", "--executor", "inline"], in: d).status == 0 else { return }
+        let statuses = try JHSimProcess.runConcurrently((1...3).map { ["cpu", "offline", "\($0)"] }, in: d)
+        #expect(statuses == [0, 0, 0])
+        let info = try JHSimProcess.run(["lab", "info"], in: d)
+        #expect(info.stdout.contains("Commands:  3\n"), "\(info.stdout)")
+        let cpus = try JHSimProcess.run(["cpus", "--json"], in: d)
+        #expect(cpus.stdout.components(separatedBy: "\"online\": false").count == 4)
     }
 }
