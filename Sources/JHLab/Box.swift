@@ -89,6 +89,8 @@ public struct BoxParameters: Hashable, Sendable, Codable {
     public var seed: UInt64
     public var profile: String
     public var executor: ExecutorKind
+    /// Cost-model overrides as `name=nanoseconds`, in the order given (`lab init --cost`).
+    public var costOverrides: [String] = []
 
     /// The default lab: the built-in qemu-x86 machine's 4 CPUs.
     public static let defaultCPUs = 4
@@ -96,6 +98,35 @@ public struct BoxParameters: Hashable, Sendable, Codable {
     public init(cpus: Int = BoxParameters.defaultCPUs, seed: UInt64 = 0, profile: String = "upstream",
                 executor: ExecutorKind = .dispatch) {
         self.cpus = cpus; self.seed = seed; self.profile = profile; self.executor = executor
+    }
+
+    private enum CodingKeys: String, CodingKey { case cpus, seed, profile, executor, costOverrides }
+
+    /// Labs written before `--cost` existed have no `costOverrides`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpus = try c.decode(Int.self, forKey: .cpus)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        profile = try c.decode(String.self, forKey: .profile)
+        executor = try c.decode(ExecutorKind.self, forKey: .executor)
+        costOverrides = try c.decodeIfPresent([String].self, forKey: .costOverrides) ?? []
+    }
+
+    /// The cost model with the overrides applied.
+    /// - Throws: a message naming the bad override and the valid names.
+    func costModel() throws(UsageError) -> CostModel {
+        var cost = CostModel()
+        for o in costOverrides {
+            let kv = o.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, let ns = CNumber.unsigned(kv[1]) else {
+                throw UsageError(message: "bad --cost '\(o)'; expected NAME=NANOSECONDS")
+            }
+            guard cost.set(kv[0], nanoseconds: ns) else {
+                let valid = CostModel.names.map(\.0).joined(separator: ", ")
+                throw UsageError(message: "unknown cost '\(kv[0])'; valid names: \(valid)")
+            }
+        }
+        return cost
     }
 }
 
@@ -109,7 +140,10 @@ public protocol JailhouseBox: AnyObject {
     /// tools/jailhouse.c does. Returns 0 or -errno.
     /// - Parameter signalAfter: deliver a signal to the process this long after the
     ///   ioctl starts (to interrupt `mutex_lock_interruptible`), if set.
-    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64
+    /// - Parameter credentials: the process's capability sets in libcap text form
+    ///   (`--caps`); nil runs it fully privileged.
+    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?,
+               credentials: String?) throws(SimulationHang) -> Int64
     /// `read()` on the device: the hypervisor console.
     func readConsole() -> String
     /// A sysfs read, e.g. `/sys/devices/jailhouse/cells/1/name`.
@@ -139,12 +173,18 @@ public struct BoxFactory: Sendable {
     public var inmateKinds: [String]
     /// Reads a cell config's name and CPU set (for messages and the timeline legend).
     public var describeCellConfig: @Sendable ([UInt8]) -> (name: String, cpus: CPUSet)?
+    /// Parses a libcap capability text: nil when it is not one, else its canonical form
+    /// and whether CAP_SYS_ADMIN is effective.
+    public var parseCredentials: @Sendable (String) -> (canonical: String, sysAdmin: Bool)?
 
     public init(make: @escaping @Sendable (BoxParameters) throws -> any JailhouseBox,
                 builtinSystemConfig: @escaping @Sendable (Int) -> (name: String, bytes: [UInt8])?,
                 builtinCellConfig: @escaping @Sendable (String) -> [UInt8]?,
                 builtinCellNames: [String], faultCatalog: [FaultSiteInfo], inmateKinds: [String],
-                describeCellConfig: @escaping @Sendable ([UInt8]) -> (name: String, cpus: CPUSet)?) {
+                describeCellConfig: @escaping @Sendable ([UInt8]) -> (name: String, cpus: CPUSet)?,
+                parseCredentials: @escaping @Sendable (String) -> (canonical: String, sysAdmin: Bool)? = {
+                    $0 == "=" ? ("=", false) : ($0, true)
+                }) {
         self.make = make
         self.builtinSystemConfig = builtinSystemConfig
         self.builtinCellConfig = builtinCellConfig
@@ -152,5 +192,6 @@ public struct BoxFactory: Sendable {
         self.faultCatalog = faultCatalog
         self.inmateKinds = inmateKinds
         self.describeCellConfig = describeCellConfig
+        self.parseCredentials = parseCredentials
     }
 }

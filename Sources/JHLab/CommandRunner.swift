@@ -101,6 +101,8 @@ public struct LabCommandRunner: Sendable {
         var args: [String]
         var lab: String?
         var faults: [String] = []
+        /// `--caps TEXT`: run the command's process with these capabilities.
+        var caps: String?
 
         /// Pulls `--lab DIR` and `--fault RULE` (also `--x=value`) out of any position,
         /// except right after `-s/--string`, whose value is free text.
@@ -114,11 +116,16 @@ public struct LabCommandRunner: Sendable {
                     if i + 1 < argv.count { g.args.append(argv[i + 1]) }
                     i += 2; continue
                 }
-                if a == "--lab" || a == "--fault" {
+                if a == "--lab" || a == "--fault" || a == "--caps" {
                     guard i + 1 < argv.count else { throw UsageError(message: "option \(a) needs a value") }
-                    if a == "--lab" { g.lab = argv[i + 1] } else { g.faults.append(argv[i + 1]) }
+                    switch a {
+                    case "--lab": g.lab = argv[i + 1]
+                    case "--caps": g.caps = argv[i + 1]
+                    default: g.faults.append(argv[i + 1])
+                    }
                     i += 2; continue
                 }
+                if a.hasPrefix("--caps=") { g.caps = String(a.dropFirst(7)); i += 1; continue }
                 if a.hasPrefix("--lab=") { g.lab = String(a.dropFirst(6)); i += 1; continue }
                 if a.hasPrefix("--fault=") { g.faults.append(String(a.dropFirst(8))); i += 1; continue }
                 g.args.append(a)
@@ -223,6 +230,9 @@ public struct LabCommandRunner: Sendable {
                     let v = try value()
                     guard let k = ExecutorKind(rawValue: v) else { throw UsageError(message: "unknown executor '\(v)'; valid executors: dispatch, inline") }
                     p.executor = k
+                case "--cost":
+                    p.costOverrides.append(try value())
+                    _ = try p.costModel()
                 case "--force": force = true
                 default: throw UsageError(message: "unknown option '\(a)' for lab init")
                 }
@@ -249,6 +259,7 @@ public struct LabCommandRunner: Sendable {
             let p = record.parameters
             out.out("Lab:       \(st.path)\n")
             out.out("Machine:   \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\n")
+            if !p.costOverrides.isEmpty { out.out("Costs:     \(p.costOverrides.joined(separator: " "))\n") }
             out.out("Commands:  \(record.commands.count)\n")
             out.out("Clock:     \(session.machine.now)\n")
             out.out("Trace:     \(record.eventCount) events, hash \(record.traceHash)\n")
@@ -291,13 +302,17 @@ public struct LabCommandRunner: Sendable {
                 throw UsageError(message: "bad --fault rule: \(error.message)")
             }
         }
+        if let caps = g.caps, factory.parseCredentials(caps) == nil {
+            throw UsageError(message: "bad --caps '\(caps)': not a capability set in libcap text form (for example '=', '=ep' or 'cap_sys_admin=ep')")
+        }
         let st = store(g)
         return try st.withLock { () throws -> Int32 in
             let (session, _) = try loadSession(st)
             let before = session.log.count
             let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
             let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
-            let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, session: session, &out)
+            let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, caps: g.caps,
+                                         session: session, &out)
             if session.log.count != before { try save(session, st) }
             return status
         }

@@ -42,10 +42,14 @@ public struct LoggedCommand: Hashable, Sendable, Codable {
     /// command starts (`signal` in scenarios), to show `-EINTR`.
     public var signalAfterNanoseconds: UInt64?
     public var commandLine: String
+    /// The issuing process's capabilities (`--caps`, libcap text); nil = privileged.
+    public var caps: String?
 
-    public init(action: LabAction, faults: [String] = [], signalAfterNanoseconds: UInt64? = nil, commandLine: String) {
+    public init(action: LabAction, faults: [String] = [], signalAfterNanoseconds: UInt64? = nil, commandLine: String,
+                caps: String? = nil) {
         self.action = action; self.faults = faults
         self.signalAfterNanoseconds = signalAfterNanoseconds; self.commandLine = commandLine
+        self.caps = caps
     }
 }
 

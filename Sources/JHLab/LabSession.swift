@@ -79,7 +79,7 @@ public final class LabSession {
         let signal = command.signalAfterNanoseconds.map { VirtualDuration.ns($0) }
         func call(_ cmd: IoctlCommand, _ payload: IoctlPayload) -> ActionOutcome {
             do {
-                return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal))
+                return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal, credentials: command.caps))
             } catch {
                 // On hardware the ioctl never returns; there is no result to report.
                 return ActionOutcome(result: 0, hang: error.description)

@@ -187,12 +187,13 @@ struct MachineContext {
 
     /// - Returns: the exit status.
     func execute(_ command: MachineCommand, faults: [String], signalAfter: UInt64?, commandLine: String? = nil,
-                 session: LabSession, _ out: inout Output) throws -> Int32 {
+                 caps: String? = nil, session: LabSession, _ out: inout Output) throws -> Int32 {
         let line = commandLine ?? Self.describe(command)
         func perform(_ action: LabAction) throws -> ActionOutcome {
             do {
                 return try session.perform(LoggedCommand(action: action, faults: faults,
-                                                         signalAfterNanoseconds: signalAfter, commandLine: line))
+                                                         signalAfterNanoseconds: signalAfter, commandLine: line,
+                                                         caps: caps))
             } catch {
                 throw UsageError(message: "bad --fault rule: \(error.message)")
             }
@@ -204,6 +205,12 @@ struct MachineContext {
                 return 1
             }
             guard let e = o.errno else { return 0 }
+            if e == .notPermitted, let caps, let parsed = factory.parseCredentials(caps), !parsed.sysAdmin {
+                // tools/jailhouse.c fails in open(2) before any ioctl.
+                out.err("opening /dev/jailhouse: \(e.message)\n")
+                out.err("jhsim: the process runs with capabilities '\(parsed.canonical)', without cap_sys_admin in its effective set; /dev/jailhouse is root-only on real systems\n")
+                return 1
+            }
             out.err("\(name): \(e.message)\n")
             return 1
         }

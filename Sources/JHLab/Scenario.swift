@@ -239,7 +239,7 @@ struct ScenarioRunner {
                     let g = try LabCommandRunner.GlobalOptions.extract(argv)
                     let cmd = try MachineCommand.parse(g.args, factory: factory)
                     status = try ctx.execute(cmd, faults: extraFaults + g.faults, signalAfter: pendingSignal,
-                                             commandLine: text, session: session, &cmdOut)
+                                             commandLine: text, caps: g.caps, session: session, &cmdOut)
                 } catch let e as UsageError {
                     cmdOut.err("jhsim: \(e.message)\n"); status = 1
                 } catch {

@@ -18,14 +18,18 @@ final class StandardBox: JailhouseBox {
 
     init(_ p: BoxParameters) throws {
         guard let profile = Profile.named(p.profile) else { throw LabError("unknown profile '\(p.profile)'") }
-        sim = try SimulatedBox(cpus: p.cpus, seed: p.seed, profile: profile, executor: p.executor)
+        sim = try SimulatedBox(cpus: p.cpus, seed: p.seed, profile: profile, executor: p.executor,
+                               cost: try p.costModel())
     }
 
-    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64 {
+    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?,
+               credentials: String?) throws(SimulationHang) -> Int64 {
         let pid = sim.kernel.spawnProcess(name: "jailhouse", cpu: 0)
         defer { sim.kernel.exitProcess(pid) }
         if let signalAfter { sim.kernel.sendSignal(pid, at: machine.now + signalAfter) }
-        let tool = JailhouseTool(box: sim, pid: pid)
+        // The runner validated the text before the lab was touched.
+        let creds = credentials.flatMap { try? Credentials(text: $0) } ?? .privileged
+        let tool = JailhouseTool(box: sim, pid: pid, credentials: creds)
         func ref(_ c: CellSelector) -> JailhouseTool.CellRef {
             switch c {
             case .id(let i): .id(UInt32(bitPattern: i))
@@ -100,5 +104,9 @@ extension BoxFactory {
         describeCellConfig: { bytes in
             guard let c = try? CellConfig.decode(bytes) else { return nil }
             return (c.name, c.cpus)
+        },
+        parseCredentials: { text in
+            guard let c = try? Credentials(text: text) else { return nil }
+            return (c.text, c.hasSysAdmin)
         })
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JHDriver
 import JHLab
 
 /// `jhsim`: the command-line face of the simulator, thin over JHLab and JHConfig.
@@ -22,16 +23,25 @@ struct JHSim: ParsableCommand {
         ]
     )
 
-    /// Lets `--lab DIR` and `--fault RULE` also come before the command name
+    /// Lets `--lab DIR`, `--fault RULE` and `--caps TEXT` also come before the command name
     /// (`jhsim --lab /tmp/l cell list`): they are moved behind it, where JHLab reads them.
     static func main() {
+        // jhsim simulates privileged operations and needs no privilege of its own: drop
+        // every capability before any other thread exists, so all threads inherit none.
+        let held = HostPrivileges.dropAll()
+        if ProcessInfo.processInfo.environment["JHSIM_DEBUG"] != nil {
+            let now = HostPrivileges.current()
+            let line = held.map { "jhsim: debug: dropped every capability (held before: \($0); now: \(now))\n" }
+                ?? "jhsim: debug: could not drop capabilities (now: \(now))\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
         var args = Array(CommandLine.arguments.dropFirst())
         var moved: [String] = []
         while let first = args.first {
-            if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") {
+            if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") || first.hasPrefix("--caps=") {
                 moved.append(first)
                 args.removeFirst()
-            } else if first == "--lab" || first == "--fault", args.count >= 2 {
+            } else if first == "--lab" || first == "--fault" || first == "--caps", args.count >= 2 {
                 moved += args.prefix(2)
                 args.removeFirst(2)
             } else {

@@ -52,7 +52,8 @@ final class FakeBox: JailhouseBox {
             return (String(w[1]), c)
         })
 
-    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?) throws(SimulationHang) -> Int64 {
+    func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?,
+               credentials: String?) throws(SimulationHang) -> Int64 {
         machine.record(.driver, "ioctl", cpu: 0, "\(command.name) arg=0x0", phase: .begin, mirrors: "jailhouse_ioctl (driver/main.c)")
         machine.advance(.us(1))
         let r: Int64
