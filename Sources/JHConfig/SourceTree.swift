@@ -116,7 +116,9 @@ func yamlString(_ s: String) -> String {
     return jsonString(s)
 }
 
-func jsonString(_ s: String) -> String {
+/// A JSON string literal for `s`: quotes, backslashes and control characters escaped.
+/// Shared by the config sources and the lab's JSON views.
+public func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

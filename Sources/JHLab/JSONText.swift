@@ -1,3 +1,5 @@
+import JHConfig
+
 /// A tiny JSON writer with a fixed key order, so `--json` output is stable byte for byte
 /// (JSONEncoder orders keys by hash unless sorted, and sorted is not the order scripts
 /// expect to read).
@@ -41,24 +43,5 @@ public indirect enum JSONValue: Hashable, Sendable {
         }
     }
 
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func quote(_ s: String) -> String { jsonString(s) }
 }
