@@ -11,51 +11,47 @@ public struct PhysicalMemory: Sendable {
     /// Number of frames that hold data.
     public var residentFrames: Int { frames.count }
 
+    /// Walks `[address, address + count)` one frame at a time: the frame number, the
+    /// offset in it, how many bytes of the range it holds, and how many came before.
+    private static func forEachFrame(_ address: UInt64, _ count: Int,
+                                     _ body: (_ frame: UInt64, _ offset: Int, _ length: Int, _ done: Int) -> Void) {
+        var done = 0
+        while done < count {
+            let a = address &+ UInt64(done)
+            let offset = Int(a % pageSize)
+            let length = min(count - done, Int(pageSize) - offset)
+            body(a / pageSize, offset, length, done)
+            done += length
+        }
+    }
+
     public func read(_ address: UInt64, count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: max(0, count))
-        var done = 0
-        while done < out.count {
-            let a = address &+ UInt64(done)
-            let frame = a / Self.pageSize
-            let off = Int(a % Self.pageSize)
-            let n = min(out.count - done, Int(Self.pageSize) - off)
+        Self.forEachFrame(address, out.count) { frame, off, n, done in
             if let page = frames[frame] {
                 for k in 0..<n { out[done + k] = page[off + k] }
             }
-            done += n
         }
         return out
     }
 
     public mutating func write(_ address: UInt64, _ bytes: [UInt8]) {
-        var done = 0
-        while done < bytes.count {
-            let a = address &+ UInt64(done)
-            let frame = a / Self.pageSize
-            let off = Int(a % Self.pageSize)
-            let n = min(bytes.count - done, Int(Self.pageSize) - off)
+        Self.forEachFrame(address, bytes.count) { frame, off, n, done in
             var page = frames[frame] ?? [UInt8](repeating: 0, count: Int(Self.pageSize))
             for k in 0..<n { page[off + k] = bytes[done + k] }
             frames[frame] = page
-            done += n
         }
     }
 
     /// Forgets the contents of a range (frees fully covered frames, zeroes partial ones).
     public mutating func zero(_ address: UInt64, count: Int) {
-        var done = 0
-        while done < count {
-            let a = address &+ UInt64(done)
-            let frame = a / Self.pageSize
-            let off = Int(a % Self.pageSize)
-            let n = min(count - done, Int(Self.pageSize) - off)
+        Self.forEachFrame(address, count) { frame, off, n, _ in
             if n == Int(Self.pageSize) {
                 frames[frame] = nil
             } else if var page = frames[frame] {
                 for k in 0..<n { page[off + k] = 0 }
                 frames[frame] = page
             }
-            done += n
         }
     }
 
