@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "JHHypervisor", targets: ["JHHypervisor"]),
         .library(name: "JHDriver", targets: ["JHDriver"]),
         .library(name: "JHLab", targets: ["JHLab"]),
+        .library(name: "JHFaults", targets: ["JHFaults"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,8 +48,12 @@ let package = Package(
         .target(name: "JHLab", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver",
         ]),
-        .executableTarget(name: "jhsim", dependencies: [
+        // Fault-injection research: plans, sweeps, seeded campaigns, shrinking, reports.
+        .target(name: "JHFaults", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab",
+        ]),
+        .executableTarget(name: "jhsim", dependencies: [
+            "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab", "JHFaults",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -64,6 +69,7 @@ let package = Package(
             "JHDriver", "JHHypervisor", "JHLinux", "JHConfig", "JHMachine", "JHABI",
         ]),
         .testTarget(name: "JHLabTests", dependencies: ["JHLab", "JHDriver", "JHConfig", "JHABI"]),
+        .testTarget(name: "JHFaultsTests", dependencies: ["JHFaults", "JHLab", "JHDriver", "JHMachine", "JHABI"]),
         .testTarget(name: "jhsimTests", dependencies: ["JHABI"]),
     ]
 )
