@@ -94,9 +94,20 @@ public struct Errno: RawRepresentable, Error, Hashable, Sendable, Codable, Compa
         }
     }
 
-    /// Parses `EBUSY`, `ebusy` or `16`.
+    /// The largest errno a kernel function can return (`MAX_ERRNO` in include/linux/err.h):
+    /// return values in -4095…-1 are errors, anything more negative is not.
+    public static let maxValue: Int32 = 4095
+
+    /// Parses `EBUSY`, `ebusy` or `16`. Numbers must lie in 1…``maxValue``: a larger one
+    /// is no errno at all (the system-call edge would treat `-99999` as a successful
+    /// return), so a fault rule asking for it would make a failing primitive look like
+    /// success.
     public init?(name: String) {
-        if let n = Int32(name), n > 0 { self.init(rawValue: n); return }
+        if let n = Int32(name) {
+            guard (1...Errno.maxValue).contains(n) else { return nil }
+            self.init(rawValue: n)
+            return
+        }
         let upper = name.uppercased()
         guard let e = Errno.known.first(where: { $0.name == upper }) else { return nil }
         self = e

@@ -49,6 +49,14 @@ import Testing
 }
 
 @Suite struct ErrnoTests {
+    @Test func numericErrnosBeyondMaxErrnoAreRejected() {
+        #expect(Errno(name: "4095") == Errno(rawValue: 4095))
+        #expect(Errno(name: "4096") == nil)
+        #expect(Errno(name: "99999") == nil)
+        #expect(Errno(name: "0") == nil)
+        #expect(Errno(name: "-5") == nil)
+    }
+
     @Test func namesAndValuesAreLinux() {
         #expect(Errno.busy.rawValue == 16 && Errno.busy.name == "EBUSY")
         #expect(Errno.tooBig.rawValue == 7 && Errno.noSys.rawValue == 38)
