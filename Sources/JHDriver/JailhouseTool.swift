@@ -64,11 +64,15 @@ public struct JailhouseTool {
         case id(UInt32)
         case name(String)
 
-        /// tools/jailhouse.c rules: a full strtoll(…, 0) parse with a value ≥ 0 is an id,
-        /// anything else a name (truncated to 31 characters); `--name` forces a name.
+        /// tools/jailhouse.c `parse_cell_id` rules: a full, non-overflowing strtoll(…, 0)
+        /// parse is stored into the `__s32` id (wrapping like C) and is an id if that
+        /// stored value is ≥ 0; anything else is a name (truncated to 31 characters);
+        /// `--name` forces a name. So `4294967296` is id 0 and `2147483648` a name, and
+        /// an empty argument is id 0 (`strtoll("")` consumes everything and returns 0).
         public init(argument: String, forceName: Bool = false) {
-            if !forceName, let v = parseCInteger(argument), v >= 0, v <= Int64(UInt32.max) {
-                self = .id(UInt32(v))
+            let parsed: Int64? = argument.isEmpty ? 0 : parseCInteger(argument)
+            if !forceName, let v = parsed, Int32(truncatingIfNeeded: v) >= 0 {
+                self = .id(UInt32(Int32(truncatingIfNeeded: v)))
             } else {
                 self = .name(String(decoding: Array(argument.utf8.prefix(CellName.maxLength)), as: UTF8.self))
             }

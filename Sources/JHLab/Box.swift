@@ -9,16 +9,18 @@ public enum CellSelector: Hashable, Sendable, Codable, CustomStringConvertible {
     case name(String)
 
     /// The cell-id argument rules of `parse_cell_id`: `--name X` forces a name; an
-    /// argument that `strtoll(…, 0)` parses completely to a value ≥ 0 is an id (values
-    /// above `Int32.max` wrap like the C assignment to `int`); anything else is a name,
-    /// truncated to 31 characters.
+    /// argument that `strtoll(…, 0)` parses completely and without overflow is stored
+    /// into the `__s32` id, wrapping like the C assignment, and the sign test runs on
+    /// that stored value: so `4294967296` is id 0, while `2147483648` (stored as
+    /// −2147483648) and `99999999999999999999` (`ERANGE`) are names. Anything else is
+    /// a name, truncated to 31 characters.
     public static func parse(_ args: inout ArraySlice<String>) -> CellSelector? {
         guard let first = args.popFirst() else { return nil }
         if first == "--name" {
             guard let n = args.popFirst() else { return nil }
             return .name(truncatedName(n))
         }
-        if let v = CNumber.strtoll(first), v >= 0 {
+        if let v = CNumber.strtoll(first), Int32(truncatingIfNeeded: v) >= 0 {
             return .id(Int32(truncatingIfNeeded: v))
         }
         return .name(truncatedName(first))

@@ -9,13 +9,15 @@ import Darwin
 /// Number parsing exactly as tools/jailhouse.c does it, by calling the C library's own
 /// `strtoll` with base 0 (so `0x10`, `020` and `16` all mean sixteen).
 public enum CNumber {
-    /// `strtoll(s, &end, 0)` that must consume the whole string (`*end == 0`), as
-    /// `parse_cell_id` requires; nil otherwise. Like C, an empty string parses as 0.
+    /// `strtoll(s, &end, 0)` that must consume the whole string (`*end == 0`) without
+    /// overflowing (`errno == 0`), as `parse_cell_id` requires; nil otherwise. Like C,
+    /// an empty string parses as 0.
     public static func strtoll(_ s: String) -> Int64? {
         s.withCString { p -> Int64? in
             var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
             let v = cStrtoll(p, &end, 0)
-            guard let end, end.pointee == 0 else { return nil }
+            guard let end, end.pointee == 0, errno == 0 else { return nil }
             return Int64(v)
         }
     }

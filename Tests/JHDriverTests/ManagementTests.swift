@@ -173,5 +173,11 @@ import Testing
         #expect(JailhouseTool.CellRef(argument: "tiny-demo") == .name("tiny-demo"))
         #expect(JailhouseTool.CellRef(argument: "7", forceName: true) == .name("7"))
         #expect(JailhouseTool.CellRef(argument: String(repeating: "n", count: 40)) == .name(String(repeating: "n", count: 31)))
+        // The sign test runs on the stored __s32, after the wrap; overflow is a name.
+        #expect(JailhouseTool.CellRef(argument: "4294967296") == .id(0))
+        #expect(JailhouseTool.CellRef(argument: "2147483648") == .name("2147483648"))
+        #expect(JailhouseTool.CellRef(argument: "4294967295") == .name("4294967295"))
+        #expect(JailhouseTool.CellRef(argument: "99999999999999999999") == .name("99999999999999999999"))
+        #expect(JailhouseTool.CellRef(argument: "") == .id(0))
     }
 }

@@ -22,6 +22,16 @@ import JHABI
         #expect(sel([String(repeating: "x", count: 40)]) == .name(String(repeating: "x", count: 31)))
     }
 
+    @Test func idsThatWrapNegativeOrOverflowAreNamesLikeParseCellID() {
+        // parse_cell_id stores strtoll's result in an __s32 and tests the sign after
+        // the wrap; ERANGE also makes a name.
+        #expect(sel(["4294967296"]) == .id(0))
+        #expect(sel(["2147483648"]) == .name("2147483648"))
+        #expect(sel(["4294967295"]) == .name("4294967295"))
+        #expect(sel(["99999999999999999999"]) == .name("99999999999999999999"))
+        #expect(sel([""]) == .id(0))
+    }
+
     @Test func addressesUseStrtollPrefixes() {
         #expect(CNumber.address("0x1000") == 0x1000)
         #expect(CNumber.address("0100") == 64)
