@@ -31,32 +31,51 @@ public enum ConfigCLI {
 
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then
     /// `rename(2)`, so a reader never sees half a config.
+    ///
+    /// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a
+    /// FIFO) is written in place instead: renaming over it would replace the device node
+    /// with a plain file, and atomicity means nothing for a stream anyway.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(ConfigError) {
+        func failure(_ what: String) -> ConfigError {
+            ConfigError(structName: "file", field: "path", offset: nil, message: what)
+        }
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG, (st.st_mode & S_IFMT) != S_IFDIR {
+            let fd = open(path, O_WRONLY | O_TRUNC)
+            guard fd >= 0 else { throw failure("cannot write \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            if let err = writeAll(fd, bytes) { throw failure("cannot write \(path): \(err)") }
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else {
-            throw ConfigError(structName: "file", field: "path", offset: nil,
-                              message: "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw failure("cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let err = String(cString: strerror(errno))
-                close(fd); unlink(tmp)
-                throw ConfigError(structName: "file", field: "path", offset: nil, message: "cannot write \(path): \(err)")
-            }
-            done += n
+        if let err = writeAll(fd, bytes) {
+            close(fd); unlink(tmp)
+            throw failure("cannot write \(path): \(err)")
         }
         close(fd)
         if rename(tmp, path) != 0 {
             let err = String(cString: strerror(errno))
             unlink(tmp)
-            throw ConfigError(structName: "file", field: "path", offset: nil, message: "cannot rename \(tmp) to \(path): \(err)")
+            throw failure("cannot rename \(tmp) to \(path): \(err)")
         }
+    }
+
+    /// Writes every byte, retrying after `EINTR`; returns the `strerror` text of a failure.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return String(cString: strerror(errno)) }
+            done += n
+        }
+        return nil
     }
 
     /// `FILE: struct: message`, or just the message for file-system errors (which

@@ -39,8 +39,11 @@ public struct Output {
 }
 
 /// A usage error: the message plus the usage lines of the command.
-struct UsageError: Error {
+struct UsageError: Error, CustomStringConvertible {
     var message: String
+    /// The message alone, so a usage error that surfaces inside another message (a lab
+    /// whose saved `--cost` no longer parses) does not print as `UsageError(message: …)`.
+    var description: String { message }
 }
 
 /// The version `jhsim --version` prints and lab files record.
@@ -280,7 +283,7 @@ public struct LabCommandRunner: Sendable {
         let session = try LabSession(parameters: record.parameters, factory: factory)
         try session.replay(record.commands)
         guard session.machine.trace.hashHex == record.traceHash else {
-            throw LabError("replaying the lab in \(st.directory) gave trace hash \(session.machine.trace.hashHex), not the saved \(record.traceHash): the lab was made by a different jhsim version; it was left untouched — start over with `jhsim lab init --force`")
+            throw LabError("replaying the lab in \(st.directory) gave trace hash \(session.machine.trace.hashHex), not the saved \(record.traceHash): the lab was made by a different jhsim version or edited by hand; it was left untouched — start over with `jhsim lab init --force`")
         }
         return (session, record)
     }
@@ -375,9 +378,21 @@ public struct LabCommandRunner: Sendable {
         return 0
     }
 
+    /// Writes an output file (`-o`, `--chrome`) in place, creating or truncating it.
+    /// Not `FileManager.createFile`, which writes a temporary file and renames it over
+    /// the destination: `-o /dev/null` or `-o /dev/stdout` then replaced the device node
+    /// with a plain file, and a full disk (`/dev/full`) went unreported.
     func write(_ text: String, to path: String) throws(LabError) {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
-            throw LabError("cannot write \(path)")
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw LabError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw LabError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            done += n
         }
     }
 
@@ -421,4 +436,9 @@ public struct LabCommandRunner: Sendable {
         guard let st else { return try go(&out) }
         return try st.withLock { try go(&out) }
     }
+}
+
+/// `write(2)`, reachable from types that have a `write` method of their own.
+private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    write(fd, p, n)
 }

@@ -138,3 +138,24 @@ struct SynthTests {
         #expect(Synth.cpuSetSize(cpus: 1024) == 128 && Synth.cpuSetSize(cpus: 4096) == 512 && Synth.cpuSetSize(cpus: 1) == 8)
     }
 }
+
+@Suite struct OutputFileTests {
+    /// A FIFO with a non-blocking reader open, so a writer neither blocks nor fails.
+    static func fifo() -> (path: String, reader: Int32) {
+        let path = NSTemporaryDirectory() + "jhsim-fifo-" + UUID().uuidString
+        #expect(mkfifo(path, 0o600) == 0)
+        return (path, open(path, O_RDONLY | O_NONBLOCK))
+    }
+
+    @Test func writingToANonRegularFileWritesInPlaceInsteadOfReplacingIt() throws {
+        let (path, reader) = Self.fifo()
+        defer { close(reader); unlink(path) }
+        try ConfigCLI.writeAtomically([1, 2, 3], to: path)
+        var st = stat()
+        #expect(lstat(path, &st) == 0)
+        #expect((st.st_mode & S_IFMT) == S_IFIFO)
+        var buf = [UInt8](repeating: 0, count: 8)
+        #expect(read(reader, &buf, 8) == 3)
+        #expect(Array(buf.prefix(3)) == [1, 2, 3])
+    }
+}
