@@ -55,6 +55,11 @@ public struct LabStore: Sendable {
               header.format == LabRecord.formatName, let version = header.version else {
             throw LabError("the lab file \(path) is corrupt (not a jhsim lab); it was left untouched — remove it or run `jhsim lab init --force`")
         }
+        // Versions start at 1; a zero or negative one was written by hand, not by jhsim,
+        // and must not be silently upgraded by the next save.
+        guard version >= 1 else {
+            throw LabError("the lab file \(path) is corrupt (format version \(version) does not exist); it was left untouched — remove it or run `jhsim lab init --force`")
+        }
         guard version <= LabRecord.currentVersion else {
             throw LabError("the lab file \(path) has format version \(version), newer than this jhsim understands (\(LabRecord.currentVersion)); it was left untouched — use a newer jhsim")
         }

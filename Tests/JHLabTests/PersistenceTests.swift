@@ -70,6 +70,19 @@ struct SimulatedCrash: Error {}
         #expect(lab.read(".jhsim/lab.json") == newer)
     }
 
+    @Test func labWithANonPositiveVersionIsRefusedAndKept() throws {
+        let lab = TestLab()
+        lab.ok("lab init")
+        let text = try #require(lab.read(".jhsim/lab.json"))
+        let bad = text.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : -1")
+        #expect(bad != text)
+        lab.write(".jhsim/lab.json", bad)
+        let r = lab.run("enable")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("format version -1 does not exist"))
+        #expect(lab.read(".jhsim/lab.json") == bad)
+    }
+
     @Test func replayHashMismatchIsDetected() throws {
         let lab = TestLab()
         lab.ok("lab init")
@@ -99,5 +112,30 @@ struct SimulatedCrash: Error {}
         lab.ok("cell list"); lab.ok("cpus"); lab.ok("trace")
         let after = try FileManager.default.attributesOfItem(atPath: lab.labFile)[.modificationDate] as? Date
         #expect(before == after)
+    }
+}
+
+@Suite struct OutputFileTests {
+    @Test func drawOutputGoesIntoAnExistingFIFOInsteadOfReplacingIt() {
+        let lab = TestLab()
+        let path = lab.dir + "/pipe"
+        #expect(mkfifo(path, 0o600) == 0)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let r = lab.run("draw states -o pipe")
+        #expect(r.status == 0)
+        var st = stat()
+        #expect(lstat(path, &st) == 0)
+        #expect((st.st_mode & S_IFMT) == S_IFIFO)
+        var buf = [UInt8](repeating: 0, count: 16)
+        #expect(read(reader, &buf, 16) == 16)
+        #expect(String(decoding: buf, as: UTF8.self).hasPrefix("digraph"))
+    }
+
+    @Test func aFailedOutputWriteSaysWhy() {
+        let lab = TestLab()
+        let r = lab.run("draw states -o no/such/dir/x.dot")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("cannot write \(lab.dir)/no/such/dir/x.dot: No such file or directory"))
     }
 }
