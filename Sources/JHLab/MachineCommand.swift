@@ -63,8 +63,10 @@ enum MachineCommand {
             guard let verb = a.popFirst(), verb == "online" || verb == "offline" else {
                 throw UsageError(message: "usage: jhsim cpu online|offline N")
             }
-            guard let n = a.popFirst(), let v = CNumber.unsigned(n), v < UInt64(Machine.maxCPUs) else {
-                throw UsageError(message: "cpu \(verb) needs a CPU number")
+            let n = a.popFirst()
+            guard let n, let v = CNumber.unsigned(n), v < UInt64(Machine.maxCPUs) else {
+                let got = n.map { ", not '\($0)'" } ?? ""
+                throw UsageError(message: "cpu \(verb) needs a CPU number 0…\(Machine.maxCPUs - 1)\(got)")
             }
             try noMore("cpu \(verb)")
             return .cpuHotplug(cpu: Int(v), online: verb == "online")
