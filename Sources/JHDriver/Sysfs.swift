@@ -19,10 +19,13 @@ extension JailhouseDriver {
                              ("remap_pool_size", .remapPoolSize), ("remap_pool_used", .remapPoolUsed)] {
             try? fs.createFile(Self.sysfsRoot + "/" + name, show: { [weak self] in self?.infoShow(info) ?? "0\n" })
         }
+        // console_show → jailhouse_console_dump_delta (driver/main.c): "not enabled" is
+        // checked first and reads as empty (-EAGAIN becomes 0); only an enabled hypervisor
+        // without VIRTUAL_DEBUG_CONSOLE gives -EPERM.
         try? fs.createFile(Self.sysfsRoot + "/console", show: { [weak self] () throws(Errno) -> String in
-            guard let self else { return "" }
+            guard let self, self.enabled else { return "" }
             guard self.consoleAvailable else { throw .notPermitted }
-            return self.enabled ? self.hypervisor.console : ""
+            return self.hypervisor.console
         })
         try? fs.mkdir(Self.cellsDir)
     }

@@ -94,6 +94,16 @@ import Testing
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/enabled") == "0\n")
     }
 
+    @Test func sysfsConsoleReadsEmptyWhileDisabledWhateverTheConsoleFlag() throws {
+        // jailhouse_console_dump_delta checks "enabled" before "console available".
+        let r = try Rig()
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console") == "")
+        try r.enable()
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console").hasPrefix("Initializing Jailhouse"))
+        try r.disable()
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console") == "")
+    }
+
     @Test func disableWhenNotEnabledIsInvalid() throws {
         let r = try Rig()
         #expect(try r.disable() == Errno.invalidArgument.ret)
