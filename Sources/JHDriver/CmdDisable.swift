@@ -65,7 +65,12 @@ extension JailhouseDriver {
     /// non-root cell in creation order, stopping at the first failure.
     func cellDestroyNonRoot(_ file: DeviceFile) throws(DriverFailure) {
         for cell in cells where cell.id != .root {
-            try cellDestroy(cell, file)
+            do {
+                try cellDestroy(cell, file)
+            } catch {
+                log(.err, "Jailhouse: failed to destroy cell \"\(cell.name)\"")
+                throw error
+            }
         }
     }
 }

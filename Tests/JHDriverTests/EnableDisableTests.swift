@@ -104,6 +104,17 @@ import Testing
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console") == "")
     }
 
+    @Test func disableNamesTheCellThatRefusedToBeDestroyed() throws {
+        let r = try Rig()
+        try r.enable()
+        try r.create("apic-demo")
+        r.hv.setInmate(.locking, forCell: 1)
+        try r.start("apic-demo")
+        #expect(try r.disable() == Errno.notPermitted.ret)
+        #expect(r.kernel.dmesg().contains { $0.contains("Jailhouse: failed to destroy cell \"apic-demo\"") })
+        #expect(r.driver.enabled)
+    }
+
     @Test func disableWhenNotEnabledIsInvalid() throws {
         let r = try Rig()
         #expect(try r.disable() == Errno.invalidArgument.ret)
