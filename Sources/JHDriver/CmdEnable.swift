@@ -64,8 +64,18 @@ extension JailhouseDriver {
         var keepModuleReference = false
         defer { if !keepModuleReference { moduleReferences -= 1 } }
 
-        try machine.check(FaultSite(DriverFaultSites.vmxFeatureControl))
-        try machine.check(FaultSite(DriverFaultSites.requestFirmware))
+        do {
+            try machine.check(FaultSite(DriverFaultSites.vmxFeatureControl))
+        } catch {
+            log(.err, "jailhouse: VT-x disabled by Firmware/BIOS")
+            throw error
+        }
+        do {
+            try machine.check(FaultSite(DriverFaultSites.requestFirmware))
+        } catch {
+            log(.err, "jailhouse: Missing hypervisor image jailhouse-intel.bin")
+            throw error
+        }
         let firmware = Hypervisor.firmware
         let hvMem = (phys: header.loadLE(UInt64.self, at: 12), size: header.loadLE(UInt64.self, at: 12 + 16))
         guard firmware.signature == Array("JAILHOUS".utf8), firmware.imageSize < hvMem.size else {

@@ -72,6 +72,14 @@ import Testing
         #expect(try r.enable() == 0)
     }
 
+    @Test(arguments: [("vmx_feature_control", "jailhouse: VT-x disabled by Firmware/BIOS"),
+                      ("request_firmware", "jailhouse: Missing hypervisor image jailhouse-intel.bin")])
+    func enableExplainsAMissingPrerequisiteInTheKernelLog(site: String, message: String) throws {
+        let r = try Rig(faults: ["\(site):nth=1"])
+        #expect(try r.enable() != 0)
+        #expect(r.kernel.dmesg().contains { $0.contains(message) })
+    }
+
     @Test func interruptedEnableIsEINTR() throws {
         let r = try Rig(faults: ["mutex_lock_interruptible:nth=1"])
         #expect(try r.enable() == Errno.interrupted.ret)
