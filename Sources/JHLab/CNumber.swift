@@ -22,11 +22,18 @@ public enum CNumber {
         }
     }
 
-    /// `strtoll(s, NULL, 0)`: the longest valid prefix, 0 when there is none, as
-    /// `cell load -a ADDR` uses it. The result is reinterpreted as the u64 the C code
-    /// stores into `target_address`.
-    public static func address(_ s: String) -> UInt64 {
-        s.withCString { p in UInt64(bitPattern: Int64(cStrtoll(p, nil, 0))) }
+    /// `cell load -a ADDR` as tools/jailhouse.c parses it: `strtoll(s, &endp, 0)`, and
+    /// `help()` (a usage error, exit 1) when `errno` is set or `*endp != 0`; nil then.
+    /// The value is reinterpreted as the u64 the C code stores into `target_address`,
+    /// so `-1` is 0xffff_ffff_ffff_ffff. Like C, an empty string parses as 0.
+    public static func address(_ s: String) -> UInt64? {
+        s.withCString { p -> UInt64? in
+            var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
+            let v = cStrtoll(p, &end, 0)
+            guard let end, end.pointee == 0, errno == 0 else { return nil }
+            return UInt64(bitPattern: v)
+        }
     }
 
     /// A strict number for jhsim's own options (`--cpus`, `--seed`, `--last`): base-0

@@ -133,7 +133,10 @@ enum MachineCommand {
                     if let o = a.first, o == "-a" || o == "--address" {
                         a.removeFirst()
                         guard let v = a.popFirst() else { throw UsageError(message: "\(o) needs an address") }
-                        addr = CNumber.address(v)
+                        guard let parsed = CNumber.address(v) else {
+                            throw UsageError(message: "\(o) takes an address in C syntax (0x…, 0…, decimal), not '\(v)'")
+                        }
+                        addr = parsed
                     }
                     images.append((src, addr))
                 }

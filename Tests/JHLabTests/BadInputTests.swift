@@ -30,6 +30,7 @@ import Testing
         Case(line: "cell destroy 2147483648", stderr: "JAILHOUSE_CELL_DESTROY: No such file or directory"),
         Case(line: "cell load 0 -s x", stderr: "JAILHOUSE_CELL_LOAD: Invalid argument"),
         Case(line: "cell load tiny-demo -s", stderr: "jhsim: -s needs a string"),
+        Case(line: "cell load 0 -s x -a 0x", stderr: "jhsim: -a takes an address in C syntax (0x…, 0…, decimal), not '0x'"),
         Case(line: "cell stats nosuch", stderr: "cell stats: no such cell 'nosuch'"),
         Case(line: "cpu offline 99999", stderr: "jhsim: cpu offline needs a CPU number 0…4095, not '99999'"),
         Case(line: "cpu online -1", stderr: "jhsim: cpu online needs a CPU number 0…4095, not '-1'"),

@@ -32,12 +32,17 @@ import JHABI
         #expect(sel([""]) == .id(0))
     }
 
-    @Test func addressesUseStrtollPrefixes() {
+    @Test func addressesMustParseCompletelyLikeCellShutdownLoad() {
         #expect(CNumber.address("0x1000") == 0x1000)
         #expect(CNumber.address("0100") == 64)
         #expect(CNumber.address("4096") == 4096)
-        #expect(CNumber.address("0x10zz") == 16)
-        #expect(CNumber.address("junk") == 0)
+        #expect(CNumber.address("-1") == UInt64.max)
+        #expect(CNumber.address("") == 0)
+        // tools/jailhouse.c calls help() when *endp != 0 or errno is set.
+        #expect(CNumber.address("0x10zz") == nil)
+        #expect(CNumber.address("junk") == nil)
+        #expect(CNumber.address("0x") == nil)
+        #expect(CNumber.address("99999999999999999999") == nil)
         #expect(CNumber.unsigned("-3") == nil)
         #expect(CNumber.unsigned("0x20") == 32)
     }
