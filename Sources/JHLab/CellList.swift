@@ -33,11 +33,13 @@ public enum SysfsCells {
 
     public static func read(_ box: any JailhouseBox) -> [CellRow] { readIfPresent(box) ?? [] }
 
-    /// Removes trailing newlines, as the tool does after `read()`.
+    /// Removes one trailing newline, as `read_sysfs_cell_string` does after `read()`
+    /// (it overwrites the last byte if it is a linefeed): a cell name that itself ends in
+    /// a linefeed keeps it.
     static func chomp(_ s: String) -> String {
-        var t = Substring(s)
-        while t.last == "\n" { t.removeLast() }
-        return String(t)
+        var bytes = Array(s.utf8)  // bytes, not Characters: "\r\n" is one Character
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

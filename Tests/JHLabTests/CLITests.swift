@@ -49,6 +49,14 @@ import JHABI
 }
 
 @Suite struct CellListFormatTests {
+    @Test func sysfsValuesLoseExactlyOneTrailingLinefeed() {
+        #expect(SysfsCells.chomp("tiny-demo\n") == "tiny-demo")
+        #expect(SysfsCells.chomp("odd\n\n") == "odd\n")
+        #expect(SysfsCells.chomp("\n") == "")
+        #expect(SysfsCells.chomp("cr\r\n") == "cr\r")
+        #expect(SysfsCells.chomp("no-newline") == "no-newline")
+    }
+
     @Test func rowsArePaddedLikeTheRealTool() {
         let rows = [
             CellRow(id: 0, name: "QEMU-VM", state: "running", cpus: "0-1", failedCpus: ""),
