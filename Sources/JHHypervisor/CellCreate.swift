@@ -21,9 +21,10 @@ extension Hypervisor {
             record("cell_create", cpu: cpu, result: .error(e), mirrors: "cell_create (hypervisor/control.c)")
             return e.negated
         case .success(let cell):
+            // As in C: tell the other cells first, then print, then resume root.
+            try reconfigCompleted(caller: cpu)
             printk("Created cell \"\(cell.name)\"\n")
             printk("Page pool usage after cell creation: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
-            try reconfigCompleted(caller: cpu)
             cellResume(root, caller: cpu)
             record("cell_create", cpu: cpu, "id=\(cell.id) name=\(cell.name)", result: .ok,
                    mirrors: "cell_create (hypervisor/control.c)")

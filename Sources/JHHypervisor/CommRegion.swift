@@ -110,7 +110,7 @@ extension Hypervisor {
             throw SimulationHang(waiter: waiting, reason: why + "; msg_reply_timeout is 0", machine: machine)
         }
         machine.advance(times(poll, timeout))
-        printk("Timeout expired while waiting for reply from \(cell.name)\n")
+        printk("Timeout expired while waiting for reply from target cell\n")
         cellSuspend(cell, caller: cpu)
         writeCellState(cell, .failed, cpu: cpu)
         return finish(true, "timeout")

@@ -81,6 +81,19 @@ import JHMachine
         #expect(rig.hv.cpuState(3) == .suspended)
     }
 
+    @Test func reconfigCompletedIsExchangedBeforeCreatedCellIsPrinted() throws {
+        let rig = try Rig()
+        rig.hv.setInmate(.unresponsive, forCell: 2)
+        #expect(try rig.create(.apic(timeout: 50)) == 0)
+        #expect(try rig.call(.cellStart, 2) == 0)
+        #expect(try rig.create(.tiny()) == 0)
+        // control.c cell_create: cell_reconfig_completed(), then printk("Created cell").
+        let lines = rig.hv.console.split(separator: "\n").map(String.init)
+        let timeout = try #require(lines.lastIndex(of: "Timeout expired while waiting for reply from target cell"))
+        let created = try #require(lines.lastIndex(of: "Created cell \"tiny-demo\""))
+        #expect(timeout < created)
+    }
+
     @Test func aCooperativeInmateTooSlowForTheTimeoutFails() throws {
         let rig = try Rig()
         #expect(try rig.create(.apic(timeout: 10)) == 0) // 10 polls = 1 µs < 20 µs reply
