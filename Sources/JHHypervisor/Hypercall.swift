@@ -145,7 +145,6 @@ extension Hypervisor {
         }
         printk("Shutting down hypervisor\n")
         for u in units.reversed() { u.shutdown() }
-        if let root = rootCell { printk("Closing root cell \"\(root.name)\"\n") }
         let per = perCPU
         let exit = machine.cost.hypercallExit
         _ = machine.broadcast(started) { cpu, ctx in
