@@ -108,7 +108,7 @@ extension Hypervisor {
         let p = perCPU[cpu]
         p.failed = true
         p.waitForSIPI = true
-        printk("Parking CPU \(cpu)\n")
+        printk("Parking CPU \(cpu) (Cell: \"\(cellOf(cpu: cpu)?.name ?? "")\")\n")
         record("panic_park", cpu: cpu, "cpu=\(cpu)", result: .error(.ioError), mirrors: "panic_park (hypervisor/control.c)")
         if let cell = cellOf(cpu: cpu), cell.cpus.allSatisfy({ perCPU[$0].failed }) {
             writeCellState(cell, .failed, cpu: cpu)

@@ -110,6 +110,7 @@ import JHMachine
         #expect(try rig.call(.cellStart, 3) == 0)
         #expect(rig.hv.cpuState(2) == .failed && rig.hv.cpuState(3) == .failed)
         #expect(rig.hv.state(ofCell: 3) == .failed)
+        #expect(rig.hv.console.contains("Parking CPU 2 (Cell: \"\(l.name)\")\n"), "panic_park names the cell")
         #expect(try rig.call(.cpuGetInfo, 2, 0) == 2)
         #expect(rig.hv.statistics(cpu: 2)[.exception] == 1)
         #expect(try rig.call(.cellDestroy, 3) == 0, "FAILED consents at once")
