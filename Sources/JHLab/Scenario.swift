@@ -114,6 +114,13 @@ public struct Scenario: Sendable {
                 }
             case "expect":
                 let e = try parseExpectation(Array(words.dropFirst()), fail)
+                // ok/errno/status/output judge "the previous command"; before the first
+                // one they would silently pass against a command that never ran.
+                switch e {
+                case .status, .errno, .output:
+                    guard sawCommand else { throw fail("`\(trimmed)` needs a command before it to check") }
+                default: break
+                }
                 s.lines.append(Line(number: n, step: .expect(e, text: trimmed)))
             case "signal":
                 guard words.count == 2, let v = CNumber.unsigned(words[1]) else {

@@ -46,6 +46,7 @@ import Testing
         Case(line: "run no-such.jhsim", stderr: "jhsim: cannot read scenario no-such.jhsim"),
         Case(line: "run garbage.bin", stderr: "jhsim: cannot read scenario garbage.bin"),
         Case(line: "run bad.jhsim", stderr: "jhsim: bad.jhsim:1: bad cpus '0'"),
+        Case(line: "run early.jhsim", stderr: "jhsim: early.jhsim:1: `expect ok` needs a command before it to check"),
         Case(setup: ["lab init", "@corrupt"], line: "cell list", stderr: "jhsim: the lab file"),
     ]
 
@@ -58,6 +59,7 @@ import Testing
         let garbage = Data((0..<600).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         _ = FileManager.default.createFile(atPath: lab.dir + "/garbage.bin", contents: garbage)
         lab.write("bad.jhsim", "machine cpus=0\nenable\n")
+        lab.write("early.jhsim", "expect ok\nenable\n")
         for s in c.setup {
             if s == "@corrupt" { lab.write(".jhsim/lab.json", "{\"format\":\"jhsim-lab\",\"version\":1}"); continue }
             #expect(lab.run(s).status == 0, "setup \(s)")
