@@ -341,16 +341,27 @@ struct MachineContext {
 
     /// Reads a config or image file like tools/jailhouse.c `read_file`; a missing file
     /// falls back to a built-in config of that name (with or without `.cell`).
+    ///
+    /// The steps and messages are those of `read_file`: `open(2)` failing prints
+    /// `opening FILE: …`; a directory opens fine and fails in `read(2)`, so it prints
+    /// `reading FILE: Is a directory`; an empty name is `ENOENT`, not the current
+    /// directory.
     func readInput(_ file: String, builtin: (String) -> [UInt8]?, _ out: inout Output) -> [UInt8]? {
-        let path = runner.absolute(file, base: baseDirectory)
-        if let d = FileManager.default.contents(atPath: path) { return Array(d) }
-        var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
-        if !exists {
-            let base = file.hasSuffix(".cell") ? String(file.dropLast(5)) : file
-            if !file.contains("/"), let b = builtin(base) { return b }
+        let path = file.isEmpty ? "" : runner.absolute(file, base: baseDirectory)
+        switch readFileLikeTool(path) {
+        case .success(let bytes):
+            return bytes
+        case .failure(.open(let e)):
+            if e == ENOENT, !file.contains("/") {
+                let base = file.hasSuffix(".cell") ? String(file.dropLast(5)) : file
+                if let b = builtin(base) { return b }
+            }
+            out.err("opening \(file): \(String(cString: strerror(e)))\n")
+        case .failure(.read(let e)):
+            out.err("reading \(file): \(String(cString: strerror(e)))\n")
+        case .failure(.tooBig):
+            out.err("insufficient memory\n")
         }
-        out.err("opening \(file): \(exists ? (isDir.boolValue ? "Is a directory" : "Permission denied") : "No such file or directory")\n")
         return nil
     }
 
@@ -373,4 +384,33 @@ struct MachineContext {
         default: return "\(c)"
         }
     }
+}
+
+/// How `read_file` in tools/jailhouse.c can fail.
+enum ToolReadError: Error {
+    case open(Int32), read(Int32), tooBig
+}
+
+/// `read_file` of tools/jailhouse.c: open, fstat, read `st_size` bytes. Files above
+/// 1 GiB are refused as the tool's `malloc` would be ("insufficient memory"), so a huge
+/// file cannot exhaust the host.
+func readFileLikeTool(_ path: String) -> Result<[UInt8], ToolReadError> {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return .failure(.open(errno)) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { return .failure(.read(errno)) }
+    guard st.st_size <= 1 << 30 else { return .failure(.tooBig) }
+    let size = Int(st.st_size)
+    // One spare byte so the buffer has an address even for size 0: the tool still calls
+    // read(fd, buf, 0), which is how a directory reports EISDIR.
+    var bytes = [UInt8](repeating: 0, count: size + 1)
+    var done = 0
+    repeat {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, size - done) }
+        if n < 0 { if errno == EINTR { continue }; return .failure(.read(errno)) }
+        if n == 0 { break }
+        done += n
+    } while done < size
+    return .success(Array(bytes.prefix(done)))
 }

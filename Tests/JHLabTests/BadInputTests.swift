@@ -22,7 +22,10 @@ import Testing
         Case(setup: [], line: "lab init --profile bogus", stderr: "jhsim: unknown profile 'bogus'"),
         Case(setup: [], line: "enable", stderr: "jhsim: no lab in"),
         Case(setup: ["lab init"], line: "enable no-such-file", stderr: "opening no-such-file: No such file or directory"),
-        Case(setup: ["lab init"], line: "enable dir", stderr: "opening dir: Is a directory"),
+        // read_file: open(2) succeeds on a directory, read(2) fails.
+        Case(setup: ["lab init"], line: "enable dir", stderr: "reading dir: Is a directory"),
+        Case(setup: ["lab init"], line: "enable ''", stderr: "opening : No such file or directory"),
+        Case(line: "cell load 0 dir", stderr: "reading dir: Is a directory"),
         Case(setup: ["lab init"], line: "enable garbage.bin", stderr: "JAILHOUSE_ENABLE: Invalid argument"),
         Case(line: "cell create empty.cell", stderr: "JAILHOUSE_CELL_CREATE: Invalid argument"),
         Case(line: "cell create garbage.bin", stderr: "JAILHOUSE_CELL_CREATE: Invalid argument"),
