@@ -206,7 +206,6 @@ public final class Hypervisor: @unchecked Sendable {
             result = error
         }
         if let e = result {
-            printk("JAILHOUSE: initialization failed: \(e.name)\n")
             record("enable", cpu: first, result: .error(e), phase: .end)
             return list.map { _ in e.negated }
         }
@@ -232,16 +231,32 @@ public final class Hypervisor: @unchecked Sendable {
               total <= hv.physEnd - configAddress else { throw .invalidArgument }
         let bytes = machine.memory.read(configAddress, count: Int(total))
         guard let sys = HVSystemDescriptor(bytes: bytes) else { throw .invalidArgument }
+        // The console transcript follows hypervisor/setup.c (init_early, cpu_init,
+        // init_late); the version is upstream's tag, the code location x86's
+        // JAILHOUSE_BASE plus the image header.
+        printk("\nInitializing Jailhouse hypervisor v0.12 on CPU \(master)\n")
+        printk("Code location: 0xfffffffff0000050\n")
         try machine.check(FaultSite(HypervisorFaultSites.initEarly, cpu: master))
         let poolBase = (configAddress + total + 4095) & ~4095
         // A simulation limit: the pool bitmap is capped at 1 GiB worth of pages.
         let hvEnd = min(hv.physEnd, poolBase &+ Self.maxPoolPages * 4096)
         guard poolBase < hvEnd else { throw .noMemory }
+        let poolPages = Int((hvEnd - poolBase) / 4096)
+        printk("Page pool usage after early setup: mem 0/\(poolPages), remap 0/\(Self.remapPoolPages)\n")
+        printk("Initializing processors:\n")
         let rootSet = sys.root.cpus
-        // cpu_init on every CPU: only root CPUs may enter.
+        // cpu_init on every CPU: only root CPUs may enter; after a failure the others
+        // see `error` set and skip their own init.
         for cpu in list {
-            try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
-            guard rootSet.contains(cpu) else { throw .invalidArgument }
+            printk(" CPU \(cpu)... ")
+            do throws(Errno) {
+                try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
+                guard rootSet.contains(cpu) else { throw .invalidArgument }
+            } catch {
+                printk("FAILED\n")
+                throw error
+            }
+            printk("OK\n")
         }
         // init_late: every root CPU must have entered.
         guard list.count == rootSet.count else { throw .invalidArgument }
@@ -258,6 +273,7 @@ public final class Hypervisor: @unchecked Sendable {
         // Units come up in order; a failure unwinds the ones already up.
         var up: [HVUnit] = []
         for u in units {
+            printk("Initializing unit: \(u.consoleName)\n")
             do throws(Errno) {
                 try machine.check(FaultSite(HypervisorFaultSites.unitInit, cpu: master, detail: u.name))
                 try u.initRoot(sys.root, pool: &newPool)
@@ -286,10 +302,8 @@ public final class Hypervisor: @unchecked Sendable {
             ctx.record(.hypervisor, "cpu_init", "cpu=\(cpu)", result: .ok, mirrors: "cpu_init (hypervisor/setup.c)")
             return cpu
         }
-        for cpu in acks {
-            printk("Initializing Jailhouse hypervisor on CPU \(cpu)\n")
-            recordOwner(cpu, root)
-        }
+        printk("Page pool usage after late setup: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+        for cpu in acks { recordOwner(cpu, root) }
         isActive = true
         printk("Activating hypervisor\n")
     }

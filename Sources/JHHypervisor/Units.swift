@@ -8,6 +8,8 @@ import JHMachine
 /// no trace and `cellExit` is the exact inverse of a successful `cellInit`.
 protocol HVUnit: AnyObject {
     var name: String { get }
+    /// The name upstream's DEFINE_UNIT prints at enable ("Initializing unit: …").
+    var consoleName: String { get }
     /// The unit's `init` at enable time, with the root cell's config.
     func initRoot(_ root: HVCellDescriptor, pool: inout PagePool) throws(Errno)
     /// The unit's `cell_init`.
@@ -21,6 +23,7 @@ protocol HVUnit: AnyObject {
 /// VT-d (hypervisor/arch/x86/vtd.c): every cell needs an IOMMU domain id.
 final class IOMMUUnit: HVUnit {
     let name = "iommu"
+    let consoleName = "VT-d"
     /// Domain ids the (simulated) DMAR unit supports: capability ND = 2 gives 256.
     static let domainIDs: UInt32 = 256
     func initRoot(_ root: HVCellDescriptor, pool: inout PagePool) throws(Errno) {}
@@ -36,6 +39,7 @@ final class IOMMUUnit: HVUnit {
 /// The IOAPIC (hypervisor/arch/x86/ioapic.c): a cell's irqchips take pins from root.
 final class IOAPICUnit: HVUnit {
     let name = "ioapic"
+    let consoleName = "IOAPIC"
     /// `IOAPIC_MAX_CHIPS`.
     static let maxChips = 8
     struct Chip { var address: UInt64; var rootPins: [UInt32] }
@@ -83,6 +87,7 @@ final class IOAPICUnit: HVUnit {
 /// are virtual and need no owner.
 final class PCIUnit: HVUnit {
     let name = "pci"
+    let consoleName = "PCI"
     /// Owner of each physical device of the system (root id or a cell id), by bdf.
     private var owners: [UInt16: UInt32] = [:]
     private var rootID: UInt32 = 0
@@ -128,6 +133,7 @@ final class PCIUnit: HVUnit {
 /// service and the ways it names, taken from root unless ROOTSHARED.
 final class CATUnit: HVUnit {
     let name = "cat"
+    let consoleName = "Cache Allocation Technology"
     /// Classes of service of the simulated L3 (COS 0 is root's).
     static let classes = 4
     /// Ways of the simulated L3 (capacity bitmask width).

@@ -107,7 +107,7 @@ import Testing
         let r = try Rig()
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console") == "")
         try r.enable()
-        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console").hasPrefix("Initializing Jailhouse"))
+        #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console").hasPrefix("\nInitializing Jailhouse hypervisor v0.12 on CPU 0\n"))
         try r.disable()
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/console") == "")
     }
@@ -147,5 +147,28 @@ import Testing
         }
         let fresh = try Rig(cpus: 4)
         #expect(r.kernel.kmallocStats.liveBytes == fresh.kernel.kmallocStats.liveBytes)
+    }
+}
+
+@Suite struct HypervisorConsoleTests {
+    @Test func enableTranscriptFollowsSetupC() throws {
+        let r = try Rig()
+        try r.enable()
+        let lines = r.hv.console.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.prefix(4) == ["", "Initializing Jailhouse hypervisor v0.12 on CPU 0", "Code location: 0xfffffffff0000050",
+                                    lines[3]])
+        #expect(lines[3].hasPrefix("Page pool usage after early setup: mem 0/"))
+        #expect(lines[4] == "Initializing processors:")
+        #expect(Array(lines[5...8]) == [" CPU 0... OK", " CPU 1... OK", " CPU 2... OK", " CPU 3... OK"])
+        #expect(lines.contains("Initializing unit: VT-d") && lines.contains("Initializing unit: IOAPIC"))
+        #expect(lines.contains { $0.hasPrefix("Page pool usage after late setup:") })
+        #expect(lines.contains("Activating hypervisor"))
+    }
+
+    @Test func aFailingCPUInitPrintsFailed() throws {
+        let r = try Rig(faults: ["hv_cpu_init:cpu=2:nth=1:errno=EIO"])
+        #expect(try r.enable() == Errno.ioError.ret)
+        #expect(r.hv.console.contains(" CPU 1... OK\n CPU 2... FAILED\n"))
+        #expect(!r.hv.console.contains("Activating hypervisor"))
     }
 }
