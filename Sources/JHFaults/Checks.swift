@@ -1,0 +1,122 @@
+import JHABI
+import JHDriver
+import JHMachine
+
+/// The classes of failure a fault run can find, with the exit status the CLI gives each
+/// (tigerbeetle's VOPR habit: one code per class, so scripts can tell them apart).
+public enum FailureClass: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A §8 invariant broke, `jailhouse_lock` was left held, or a failed CELL_CREATE
+    /// left something behind (beyond the documented upstream quirks 2 and 3).
+    case invariant
+    /// A command never returned (the simulator stopped a wait that could not end) where
+    /// the fault-free run returned.
+    case hang
+    /// An `expect` line of the scenario did not hold (in the fault-free run always; under
+    /// faults only with `--check-expect`).
+    case expectation
+
+    public var exitStatus: Int32 {
+        switch self {
+        case .invariant: 2
+        case .hang: 3
+        case .expectation: 4
+        }
+    }
+
+    /// Worst first: a broken invariant beats a hang, which beats a missed expectation.
+    public var severity: Int {
+        switch self {
+        case .invariant: 3
+        case .hang: 2
+        case .expectation: 1
+        }
+    }
+}
+
+/// One thing a checker found after one command.
+public struct Failure: Sendable, Hashable {
+    public var kind: FailureClass
+    /// 1-based index of the command (or of the command before the `expect` line).
+    public var command: Int
+    /// The command line as the scenario spells it.
+    public var commandLine: String
+    /// The scenario line number.
+    public var line: Int
+    public var message: String
+}
+
+/// Everything a failed operation must leave as it was (jailhouse-behaviour.md §8 item 7),
+/// read from every layer of the box.
+struct BoxSnapshot: Equatable, CustomStringConvertible {
+    var driverCells: [String]
+    var rootCPUs: CPUSet
+    var offlined: CPUSet
+    var online: CPUSet
+    var hvCells: [String]
+    var owners: [UInt32?]
+    var kmallocLive: Int
+    var poolUsed: Int
+    var sysfsCells: [String]
+    var claimed: [String]
+    var lockFree: Bool
+
+    init(_ box: SimulatedBox) {
+        let d = box.driver, hv = box.hypervisor
+        driverCells = d.cells.map { "\($0.id):\($0.name):\($0.cpusAssigned.rangeList)" }
+        rootCPUs = d.rootCell?.cpusAssigned ?? CPUSet()
+        offlined = d.offlinedCPUs
+        online = box.kernel.online
+        hvCells = hv.cells.map { "\($0.id):\($0.name):\($0.cpus.rangeList)" }
+        owners = (0..<box.machine.cpuCount).map { hv.owner(of: $0) }
+        kmallocLive = box.kernel.kmallocStats.liveBytes
+        poolUsed = hv.poolPages.used
+        sysfsCells = ((try? box.kernel.sysfs.list("/sys/devices/jailhouse/cells")) ?? []).sorted()
+        claimed = d.claimedDevices.map { "\($0)" }
+        lockFree = d.lockIsFree
+    }
+
+    /// The part upstream restores after a failed create: it keeps PCI claims (quirk 2)
+    /// and onlines admin-offlined CPUs (quirk 3), so those and the derived Linux state
+    /// (online set, offlined_cpus, kmalloc of the stub's dynamic ids) are left out.
+    var upstreamRestored: [String] {
+        [driverCells.description, hvCells.description, owners.description, "\(poolUsed)",
+         rootCPUs.rangeList, sysfsCells.description, "\(lockFree)"]
+    }
+
+    var description: String {
+        "cells=\(driverCells) root=\(rootCPUs.rangeList) offlined=\(offlined.rangeList) online=\(online.rangeList) hv=\(hvCells) owners=\(owners.map { $0.map(String.init) ?? "-" }) kmalloc=\(kmallocLive) pool=\(poolUsed) sysfs=\(sysfsCells) claimed=\(claimed) lockFree=\(lockFree)"
+    }
+}
+
+/// The checks that run after every command of a fault run. They read the whole box and
+/// live apart from the code they check (tigerbeetle's state checker).
+enum BoxChecks {
+    /// - Parameters:
+    ///   - action: what the command did (nil for views and lines that did not run).
+    ///   - failedWith: the errno of a failed ioctl.
+    /// - Returns: one message per violation.
+    static func violations(box: SimulatedBox, action: LabActionKind?, failedWith: Errno?,
+                           before: BoxSnapshot, after: BoxSnapshot) -> [String] {
+        var v = box.invariantViolations()
+        if action == .cellLoad, failedWith != nil {
+            // §8 item 7: a failed SET_LOADABLE may leave the cell loadable with partial
+            // root mappings (remap_to_root_cell aborts midway); documented, not a bug.
+            v.removeAll { $0.hasPrefix("loadable region") }
+        }
+        if !box.driver.lockIsFree, !v.contains(where: { $0.hasPrefix("jailhouse_lock") }) {
+            v.append("jailhouse_lock is held after the command returned")
+        }
+        if action == .cellCreate, failedWith != nil {
+            let same = box.machine.profile == .fixed ? after == before : after.upstreamRestored == before.upstreamRestored
+            if !same {
+                v.append("failed CELL_CREATE changed the box:\n      before: \(before)\n      after:  \(after)")
+            }
+        }
+        return v
+    }
+}
+
+/// The ioctl-level kind of a logged action, for checks that concern one command.
+enum LabActionKind: Equatable {
+    case enable, disable, cellCreate, cellLoad, cellStart, cellDestroy, other
+}
