@@ -1,5 +1,6 @@
 import Foundation
 import JHABI
+import JHConfig
 import JHDriver
 import JHLab
 import JHMachine
@@ -106,6 +107,8 @@ public struct FaultRunner: Sendable {
         var before = BoxSnapshot(box)
         var pendingSignal: UInt64? = nil
         var command = 0
+        var configs: [SeenCellConfig] = []
+        var partialLoadable = false
         var last: (status: Int32, errno: Errno?, stdout: String, text: String)? = nil
         let checkExpect = baseline || settings.checkExpectations
         run: for line in target.scenario.lines {
@@ -124,6 +127,9 @@ public struct FaultRunner: Sendable {
                 if r.outcome == nil, r.status != 0 { shown += ": " + r.stderr.trimmingCharacters(in: .whitespacesAndNewlines) }
                 transcript.append("$ jhsim \(text) → \(shown)")
                 defer { before = after }
+                if case .cellCreate(let bytes)? = r.logged?.action, let c = try? CellConfig.decode(Array(bytes)) {
+                    configs.append(SeenCellConfig(name: c.name, ranges: c.memoryRegions.filter { $0.size > 0 }.map(\.physRange)))
+                }
                 if let hang = r.outcome?.hang {
                     // The process is stuck inside the ioctl (holding jailhouse_lock, perhaps):
                     // the box is mid-operation, so the between-operations invariants do not apply.
@@ -136,8 +142,15 @@ public struct FaultRunner: Sendable {
                     }
                     continue
                 }
-                for v in BoxChecks.violations(box: box, action: r.logged.map { Self.kind($0.action) },
-                                              failedWith: errno, before: before, after: after) {
+                let kind = r.logged.map { Self.kind($0.action) }
+                if errno != nil, kind == .cellLoad
+                    || (kind == .cellStart && box.machine.profile.has(.startErrorLeavesTargetSuspended)) {
+                    partialLoadable = true
+                }
+                for v in BoxChecks.violations(box: box, action: kind,
+                                              failedWith: errno, before: before, after: after,
+                                              failedUps: r.logged == nil ? CPUSet() : Self.failedCPUUps(session),
+                                              configs: configs, partialLoadable: partialLoadable) {
                     failures.append(Failure(kind: .invariant, command: command, commandLine: text, line: line.number, message: v))
                 }
             case .expect(let e, let text):
@@ -152,6 +165,19 @@ public struct FaultRunner: Sendable {
         return RunResult(plan: plan, seed: seed, failures: failures, fired: injected.fired,
                          checkedSites: injected.checkedSites, commands: command, hangs: hangs,
                          transcript: transcript, traceHash: session.machine.trace.hashHex)
+    }
+
+    /// CPUs whose bring-up had a fault injected during the session's last command (from
+    /// the trace: the seam records every injection).
+    static func failedCPUUps(_ session: LabSession) -> CPUSet {
+        guard let rec = session.records.last else { return CPUSet() }
+        var cpus = CPUSet()
+        for e in session.machine.trace.events.reversed() {
+            if e.seq < rec.firstSeq { break }
+            guard e.seq < rec.endSeq, e.layer == .fault, e.op == "inject", let cpu = e.cpu else { continue }
+            if e.detail.hasPrefix("cpu_up") || e.detail.hasPrefix("cpuhp_rollback") { _ = cpus.insert(cpu) }
+        }
+        return cpus
     }
 
     static func kind(_ a: LabAction) -> LabActionKind {
