@@ -78,6 +78,9 @@ public struct FaultRunner: Sendable {
     public var settings: RunSettings
     /// Commands (1-based) at which the fault-free run already hangs: expected there.
     public var expectedHangs: Set<Int> = []
+    /// A researcher's own checks, run after every command next to the built-in ones;
+    /// each returned line counts as an `invariant` failure (library use; the CLI has none).
+    public var extraChecks: (@Sendable (SimulatedBox) -> [String])?
     var labRunner: LabCommandRunner
 
     public init(target: FaultScenario, settings: RunSettings, environment: LabEnvironment) {
@@ -151,6 +154,9 @@ public struct FaultRunner: Sendable {
                                               failedWith: errno, before: before, after: after,
                                               failedUps: r.logged == nil ? CPUSet() : Self.failedCPUUps(session),
                                               configs: configs, partialLoadable: partialLoadable) {
+                    failures.append(Failure(kind: .invariant, command: command, commandLine: text, line: line.number, message: v))
+                }
+                for v in extraChecks?(box) ?? [] {
                     failures.append(Failure(kind: .invariant, command: command, commandLine: text, line: line.number, message: v))
                 }
             case .expect(let e, let text):
