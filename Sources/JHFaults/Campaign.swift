@@ -47,12 +47,10 @@ public struct Campaign: Sendable {
     }
 
     public func run(progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> Report {
-        var runner = self.runner
-        let base = try runner.run(FaultPlan(), baseline: true, countSites: true)
+        let (runner, base) = try self.runner.prepared()
         var report = Report(seed: seed, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
                             baselineFailures: base.failures, records: [], sitesInjected: [])
         guard base.failures.isEmpty, !base.checkedSites.isEmpty else { return report }
-        runner.expectedHangs = Set(base.hangs)
         let catalog = SimulatedBox.faultCatalog
         var master = SplitMix64(seed: seed)
         var injectedSites = Set<String>()

@@ -121,7 +121,7 @@ public enum FaultsCLI {
         let env = lab.environment
         let target = try o.scenario.map { try FaultScenario.load($0, currentDirectory: env.currentDirectory) }
             ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
-        let runner = FaultRunner(target: target, settings: RunSettings(profile: o.profile, checkExpectations: o.checkExpect),
+        var runner = FaultRunner(target: target, settings: RunSettings(profile: o.profile, checkExpectations: o.checkExpect),
                                  environment: LabEnvironment(currentDirectory: env.currentDirectory))
         var lastWidth = 0
         let report: ((Int, Int, String) -> Void)? = progress.map { sink in
@@ -160,6 +160,8 @@ public enum FaultsCLI {
                 }
             }
             let seed = o.seed ?? 0
+            // Hangs of the fault-free run are expected, exactly as in sweeps and campaigns.
+            runner = try runner.prepared().0
             if sub == "run" {
                 let r = try runner.run(plan, seed: seed)
                 let repro = runner.reproducer(plan, seed: seed)

@@ -113,12 +113,10 @@ public struct Sweep: Sendable {
     ///   terminal progress line.
     public func run(progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> SweepReport {
         let catalog = SimulatedBox.faultCatalog
-        var runner = self.runner
-        let base = try runner.run(FaultPlan(), baseline: true, countSites: true)
+        let (runner, base) = try self.runner.prepared()
         var report = SweepReport(scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
                                  baselineFailures: base.failures, rows: [], runs: 0, truncated: false, failing: [])
         guard base.failures.isEmpty else { return report }
-        runner.expectedHangs = Set(base.hangs)
         var coverage = SiteCoverage.from(base.checkedSites, catalog: catalog)
         if let sites { coverage.removeAll { !sites.contains($0.site) } }
         var jobs: [(row: Int, rule: FaultRule)] = []
