@@ -129,6 +129,13 @@ public struct FaultRunner: Sendable {
             case .signal(let ns): pendingSignal = ns
             case .command(let argv, let text):
                 command += 1
+                if Self.writesFiles(argv) {
+                    // Pictures and Chrome traces: thousands of runs must not rewrite them,
+                    // and they change nothing on the machine.
+                    transcript.append("$ jhsim \(text) → skipped (writes a file)")
+                    last = (0, nil, "", text)
+                    continue
+                }
                 let r = labRunner.runScenarioCommand(argv, text: text, signalAfter: pendingSignal,
                                                      baseDirectory: target.baseDirectory, session: session)
                 pendingSignal = nil
@@ -194,6 +201,12 @@ public struct FaultRunner: Sendable {
             if e.detail.hasPrefix("cpu_up") || e.detail.hasPrefix("cpuhp_rollback") { _ = cpus.insert(cpu) }
         }
         return cpus
+    }
+
+    /// `draw …` and `trace --chrome FILE` write files and only look at the machine.
+    static func writesFiles(_ argv: [String]) -> Bool {
+        let words = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
+        return words.first == "draw" || (words.first == "trace" && words.contains { $0 == "--chrome" || $0.hasPrefix("--chrome=") })
     }
 
     static func kind(_ a: LabAction) -> LabActionKind {

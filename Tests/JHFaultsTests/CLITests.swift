@@ -158,3 +158,17 @@ import Testing
         #expect(a.stdout == b.stdout)
     }
 }
+
+extension CLITests {
+    @Test func faultRunsNeverWriteTheScenariosFiles() throws {
+        let cli = FaultsCLI()
+        cli.write("pic.jhsim", "machine cpus=4 executor=inline\nenable\ndraw timeline -o pic.svg\ntrace --chrome t.json\ncell list\n")
+        let r = cli.run(["faults", "sweep", "pic.jhsim", "--sites", "cell_kzalloc"])
+        #expect(r.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: cli.dir + "/pic.svg"))
+        #expect(!FileManager.default.fileExists(atPath: cli.dir + "/t.json"))
+        let run = cli.run(["faults", "run", "pic.jhsim"])
+        #expect(run.stdout.contains("$ jhsim draw timeline -o pic.svg → skipped (writes a file)\n"))
+        #expect(run.stdout.contains("$ jhsim cell list → ok\n"))
+    }
+}
