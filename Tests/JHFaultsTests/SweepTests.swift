@@ -59,3 +59,28 @@ import Testing
         #expect(report.failing.isEmpty)
     }
 }
+
+/// The scenario whose sweeps and campaigns found the two lower-layer bugs: it stays clean.
+@Suite struct HotplugScenarioTests {
+    static func target() throws -> FaultScenario {
+        try FaultScenario.load(repositoryRoot + "/Fixtures/scenarios/faults-hotplug.jhsim", currentDirectory: "/")
+    }
+
+    @Test(arguments: ["upstream", "fixed"])
+    func sweepsAndACampaignFindNothing(profile: String) throws {
+        let r = runner(try Self.target(), profile: profile)
+        let sweep = try Sweep(runner: r).run()
+        #expect(sweep.runs > 600)
+        #expect(sweep.failing.isEmpty, "\(sweep.failing.prefix(3).map(\.reproducer))")
+        let campaign = try Campaign(runner: r, seed: 3, runs: 200, rulesPerRun: 4).run()
+        #expect(campaign.exitStatus == 0, "\(campaign.records.compactMap { $0.minimal?.reproducer }.prefix(3))")
+    }
+
+    @Test func theFixedProfileRemapsWhatAFailedStartUnmapped() throws {
+        // The sweep's reproducer of the first bug: hv_paging_unmap at linux-x86-demo's start.
+        let r = runner(try Self.target(), profile: "fixed")
+        let run = try r.run(FaultPlan(rules: [try rule("hv_paging_unmap:nth=7")]))
+        #expect(run.fired == [1])
+        #expect(run.failures.isEmpty, "\(run.failures.map(\.message))")
+    }
+}
