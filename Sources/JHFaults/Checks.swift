@@ -14,18 +14,24 @@ public enum FailureClass: String, Sendable, Hashable, CaseIterable, Codable {
     /// An `expect` line of the scenario did not hold (in the fault-free run always; under
     /// faults only with `--check-expect`).
     case expectation
+    /// The run died of a signal (a Swift trap): only seen with `--isolate`, where every
+    /// run is a child process; in-process a trap would end the whole tool.
+    case trap
 
     public var exitStatus: Int32 {
         switch self {
         case .invariant: 2
         case .hang: 3
         case .expectation: 4
+        case .trap: 5
         }
     }
 
-    /// Worst first: a broken invariant beats a hang, which beats a missed expectation.
+    /// Worst first: a trap beats a broken invariant, which beats a hang, which beats a
+    /// missed expectation.
     public var severity: Int {
         switch self {
+        case .trap: 4
         case .invariant: 3
         case .hang: 2
         case .expectation: 1

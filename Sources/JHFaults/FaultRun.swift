@@ -81,6 +81,10 @@ public struct FaultRunner: Sendable {
     /// A researcher's own checks, run after every command next to the built-in ones;
     /// each returned line counts as an `invariant` failure (library use; the CLI has none).
     public var extraChecks: (@Sendable (SimulatedBox) -> [String])?
+    /// When set, every faulted run is this `jhsim` executable running the run's reproducer
+    /// (`--isolate`), so a Swift trap becomes a reported failure (class `trap`) instead
+    /// of the end of the sweep.
+    public var isolatedExecutable: String?
     var labRunner: LabCommandRunner
 
     public init(target: FaultScenario, settings: RunSettings, environment: LabEnvironment) {
@@ -104,6 +108,10 @@ public struct FaultRunner: Sendable {
     ///   - countSites: record every checked site (for sweeps and campaigns).
     /// - Throws: `LabError` when the machine cannot be built.
     public func run(_ plan: FaultPlan, seed: UInt64 = 0, baseline: Bool = false, countSites: Bool = false) throws(LabError) -> RunResult {
+        if let exe = isolatedExecutable, !baseline, !countSites {
+            return try IsolatedRun(executable: exe, directory: labRunner.environment.currentDirectory)
+                .run(plan, seed: seed, argv: reproducerWords(plan, seed: seed))
+        }
         var p = target.scenario.parameters
         if let profile = settings.profile { p.profile = profile }
         p.executor = .inline
@@ -223,12 +231,17 @@ public struct FaultRunner: Sendable {
 
     /// The command that reproduces a run of `plan` (tigerbeetle: print how to get it back).
     public func reproducer(_ plan: FaultPlan, seed: UInt64) -> String {
-        var words = ["jhsim", "faults", "run"]
-        if let f = target.file { words.append(ScenarioLexer.quoteIfNeeded(f)) }
+        (["jhsim"] + reproducerWords(plan, seed: seed)).map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
+    }
+
+    /// The reproducer's arguments after `jhsim`, unquoted.
+    func reproducerWords(_ plan: FaultPlan, seed: UInt64) -> [String] {
+        var words = ["faults", "run"]
+        if let f = target.file { words.append(f) }
         if let profile = settings.profile { words += ["--profile", profile] }
         if plan.isRandom { words += ["--seed", "\(seed)"] }
         if settings.checkExpectations { words.append("--check-expect") }
-        for r in plan.rules { words += ["--rule", ScenarioLexer.quoteIfNeeded(r.description)] }
-        return words.joined(separator: " ")
+        for r in plan.rules { words += ["--rule", r.description] }
+        return words
     }
 }

@@ -6,9 +6,13 @@ import JHMachine
 extension LabCommandRunner {
     /// This runner with `jhsim faults sweep|campaign|shrink|run` plugged in. The `jhsim`
     /// executable and in-process tests use it; JHLab itself never imports JHFaults.
-    public func withFaultTools() -> LabCommandRunner {
+    /// - Parameter executable: the `jhsim` binary, for `--isolate` (runs in child
+    ///   processes); nil makes `--isolate` a usage error.
+    public func withFaultTools(executable: String? = nil) -> LabCommandRunner {
         var r = self
-        r.faultTools = { args, runner, progress in FaultsCLI.run(args, runner: runner, progress: progress) }
+        r.faultTools = { args, runner, progress in
+            FaultsCLI.run(args, runner: runner, progress: progress, executable: executable)
+        }
         return r
     }
 }
@@ -32,13 +36,16 @@ public enum FaultsCLI {
         var planFile: String?
         var checkExpect = false
         var shrink = true
+        var isolate = false
     }
 
     /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
     ///   3 hang, 4 expectation).
-    public static func run(_ args: [String], runner: LabCommandRunner, progress: ((String) -> Void)?) -> CommandResult {
+    public static func run(_ args: [String], runner: LabCommandRunner, progress: ((String) -> Void)?,
+                           executable: String? = nil) -> CommandResult {
         do {
-            return try dispatch(args, runner: runner, progress: runner.environment.stderrIsTerminal ? progress : nil)
+            return try dispatch(args, runner: runner, progress: runner.environment.stderrIsTerminal ? progress : nil,
+                                executable: executable)
         } catch let e as Usage {
             return CommandResult(stderr: "jhsim: \(e.message)\nTry 'jhsim faults --help' for more information.\n", status: 1)
         } catch let e as LabError {
@@ -52,8 +59,9 @@ public enum FaultsCLI {
         var o = Options()
         var rest = args
         let allowed: Set<String> = switch sub {
-        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect"]
-        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink"]
+        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate"]
+        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink", "--isolate"]
+        case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
         default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect"]
         }
         while var a = rest.popFirst() {
@@ -94,6 +102,7 @@ public enum FaultsCLI {
             case "--json": o.json = true
             case "--check-expect": o.checkExpect = true
             case "--no-shrink": o.shrink = false
+            case "--isolate": o.isolate = true
             case "--seed":
                 let v = try value()
                 guard let s = UInt64(v) ?? (v.hasPrefix("0x") ? UInt64(v.dropFirst(2), radix: 16) : nil) else {
@@ -112,7 +121,8 @@ public enum FaultsCLI {
         return o
     }
 
-    static func dispatch(_ args: [String], runner lab: LabCommandRunner, progress: ((String) -> Void)?) throws -> CommandResult {
+    static func dispatch(_ args: [String], runner lab: LabCommandRunner, progress: ((String) -> Void)?,
+                         executable: String?) throws -> CommandResult {
         guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run") }
         guard ["sweep", "campaign", "shrink", "run"].contains(sub) else {
             throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run")
@@ -123,6 +133,10 @@ public enum FaultsCLI {
             ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
         var runner = FaultRunner(target: target, settings: RunSettings(profile: o.profile, checkExpectations: o.checkExpect),
                                  environment: LabEnvironment(currentDirectory: env.currentDirectory))
+        if o.isolate {
+            guard let executable else { throw Usage(message: "--isolate needs the jhsim executable (it runs every fault run as a child process)") }
+            runner.isolatedExecutable = executable
+        }
         var lastWidth = 0
         let report: ((Int, Int, String) -> Void)? = progress.map { sink in
             { done, total, what in
@@ -163,6 +177,7 @@ public enum FaultsCLI {
             // Hangs of the fault-free run are expected, exactly as in sweeps and campaigns.
             runner = try runner.prepared().0
             if sub == "run" {
+                runner.isolatedExecutable = nil
                 let r = try runner.run(plan, seed: seed)
                 let repro = runner.reproducer(plan, seed: seed)
                 return render(ReportText.run(r, reproducer: repro), ReportJSON.run(r, reproducer: repro), r.worst?.exitStatus ?? 0)

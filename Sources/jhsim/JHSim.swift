@@ -67,7 +67,7 @@ func forward(_ argv: [String]) throws {
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
-        .withFaultTools()
+        .withFaultTools(executable: Bundle.main.executablePath)
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -163,9 +163,9 @@ struct FaultsCmd: Forwarding {
         abstract: "Fault sites, and fault-injection research: sweeps, seeded campaigns, shrinking.",
         usage: """
         jhsim faults list
-        jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--json]
-        jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--json]
-        jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
+        jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
+        jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+        jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
         jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
         """)
     @Argument(parsing: .captureForPassthrough) var arguments: [String] = []

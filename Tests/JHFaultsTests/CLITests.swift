@@ -172,3 +172,27 @@ extension CLITests {
         #expect(run.stdout.contains("$ jhsim cell list → ok\n"))
     }
 }
+
+extension CLITests {
+    /// `--isolate` turns a run that dies of a signal into a `trap` failure (exit 5). A
+    /// stand-in executable that kills itself plays the trapping jhsim.
+    @Test func anIsolatedRunThatDiesOfASignalIsATrap() throws {
+        let cli = FaultsCLI()
+        let fake = cli.dir + "/trapping-jhsim"
+        cli.write("trapping-jhsim", "#!/bin/sh\necho 'Fatal error: simulated trap' >&2\nkill -TRAP $$\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        var r = runner(try FaultScenario.builtin(baseDirectory: cli.dir))
+        r.isolatedExecutable = fake
+        let report = try Sweep(runner: r, sites: ["pci_bind"]).run()
+        #expect(report.exitStatus == FailureClass.trap.exitStatus)
+        let f = try #require(report.failing.first?.failures.first)
+        #expect(f.kind == .trap)
+        #expect(f.message.contains("signal 5") && f.message.contains("simulated trap"))
+        #expect(report.failing.first?.reproducer == "jhsim faults run --rule pci_bind:nth=1:errno=ENODEV")
+    }
+
+    @Test func isolateNeedsTheExecutable() {
+        let r = FaultsCLI().run(["faults", "sweep", "--isolate"])
+        #expect(r.status == 1 && r.stderr.contains("--isolate needs the jhsim executable"))
+    }
+}

@@ -22,3 +22,14 @@ import Testing
         #expect(try JHSimProcess.run(["faults", "run", "--rule", "cell_kzalloc:nth=2"], in: d).status == 0)
     }
 }
+
+extension FaultsBinaryTests {
+    @Test func anIsolatedSweepReportsWhatAnInProcessOneDoes() throws {
+        let d = JHSimProcess.tempDir()
+        let args = ["faults", "sweep", "--sites", "cell_kzalloc,pci_bind"]
+        let inProcess = try JHSimProcess.run(args, in: d)
+        let isolated = try JHSimProcess.run(args + ["--isolate"], in: d)
+        #expect(isolated.status == 0, "\(isolated.stderr)")
+        #expect(isolated.stdout == inProcess.stdout)
+    }
+}
