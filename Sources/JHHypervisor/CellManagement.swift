@@ -38,12 +38,21 @@ extension Hypervisor {
         }
         let root = rootCell!
         if cell.loadable {
+            var unmapped: [HVMemoryRegion] = []
             for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
                 do throws(Errno) {
                     try unmapFromRoot(r, caller: cpu, why: "start")
+                    unmapped.append(r)
                 } catch {
-                    // Upstream resumes only root: the target's CPUs stay suspended (quirk 6).
-                    if !machine.profile.has(.startErrorLeavesTargetSuspended) { cellResume(cell, caller: cpu) }
+                    // Upstream resumes only root: the target's CPUs stay suspended, and the
+                    // LOADABLE regions unmapped before the failure stay unmapped although the
+                    // cell is still loadable (quirk 6; `goto out_resume` undoes nothing).
+                    // The fixed profile undoes both, so the cell is exactly as loadable as
+                    // before (§8 item 8: LOADABLE regions are in root iff `loadable`).
+                    if !machine.profile.has(.startErrorLeavesTargetSuspended) {
+                        for u in unmapped { remapToRoot(u, caller: cpu) }
+                        cellResume(cell, caller: cpu)
+                    }
                     cellResume(root, caller: cpu)
                     record("cell_start", cpu: cpu, "id=\(id)", result: .error(error), mirrors: "cell_start (hypervisor/control.c)")
                     return error.negated

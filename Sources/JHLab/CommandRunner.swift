@@ -60,6 +60,15 @@ public struct LabCommandRunner: Sendable {
     public var environment: LabEnvironment
     /// Test seam for crash-during-save tests.
     public var afterTemporaryWrite: @Sendable (String) throws -> Void = { _ in }
+    /// `jhsim faults SUB …` for every SUB but `list`: the fault-injection tools. They live
+    /// in JHFaults, which sits above JHLab, so they are handed in (JHFaults'
+    /// `LabCommandRunner.withFaultTools()`) rather than imported; nil leaves only `list`.
+    public var faultTools: FaultTools?
+
+    /// Runs `jhsim faults ARGS…` (ARGS without `faults`) with this runner's factory and
+    /// environment; `progress` is the live terminal sink, nil when there is none.
+    public typealias FaultTools = @Sendable (_ args: [String], _ runner: LabCommandRunner,
+                                             _ progress: ((String) -> Void)?) -> CommandResult
 
     public init(factory: BoxFactory, environment: LabEnvironment) {
         self.factory = factory
@@ -172,7 +181,7 @@ public struct LabCommandRunner: Sendable {
         case "lab":
             return try labCommand(Array(g.args.dropFirst()), g, &out)
         case "faults":
-            return try faultsCommand(Array(g.args.dropFirst()), &out)
+            return try faultsCommand(Array(g.args.dropFirst()), g, &out)
         case "quirks":
             return try quirksCommand(Array(g.args.dropFirst()), g, &out)
         case "draw" where g.args.dropFirst().first == "states":
@@ -323,14 +332,25 @@ public struct LabCommandRunner: Sendable {
 
     // MARK: faults / quirks
 
-    func faultsCommand(_ args: [String], _ out: inout Output) throws -> Int32 {
-        guard args == ["list"] else { throw UsageError(message: "usage: jhsim faults list") }
+    func faultsCommand(_ args: [String], _ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
+        if let tools = faultTools, let sub = args.first, sub != "list" {
+            guard g.faults.isEmpty else {
+                throw UsageError(message: "faults \(sub) takes its plan as --rule RULE (counted over the whole scenario), not --fault")
+            }
+            let r = tools(args, self, out.progress)
+            out.out(r.stdout); out.err(r.stderr)
+            return r.status
+        }
+        guard args == ["list"] else {
+            throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
+                             : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
+        }
         var rows: [[String]] = []
         for s in factory.faultCatalog {
             rows.append([s.name, s.layer.rawValue, s.defaultErrno.name, s.perCPU ? "yes" : "no", s.meaning])
         }
         out.out(TextTable.render(header: ["SITE", "LAYER", "ERRNO", "CPU", "MEANING"], rows: rows))
-        out.out("\nUse a site with --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' on any command that runs the machine.\n")
+        out.out("\nUse a site with --fault 'SITE[:cpu=N][:state=S][:nth=N][:after=N][:count=N][:prob=P][:errno=E]' on any command that runs the machine.\n")
         return 0
     }
 

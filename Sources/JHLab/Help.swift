@@ -35,6 +35,7 @@ enum Help {
       run SCENARIO [--trace] [--json] [--in-lab]
       demo                           the guided tour (no files needed)
       faults list                    every fault site, for --fault
+      faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
       quirks                         upstream quirks and whether the lab's profile has them
       config ...                     check, show, build configurations
       --version, --help
@@ -68,7 +69,16 @@ enum Help {
         case "draw": "usage: jhsim draw timeline [-o FILE.svg]\n       jhsim draw states [-o FILE.dot]\n"
         case "run": "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]\n"
         case "demo": "usage: jhsim demo\n"
-        case "faults": "usage: jhsim faults list\n"
+        case "faults": """
+            usage: jhsim faults list
+                   jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
+                   jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
+              Without SCENARIO: the built-in create/start/load/destroy/disable scenario.
+              Exit status: 0 clean, 1 usage, 2 invariant violation, 3 hang, 4 expectation failed, 5 trap (--isolate).
+
+            """
         case "quirks": "usage: jhsim quirks\n"
         default: nil
         }

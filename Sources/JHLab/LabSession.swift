@@ -21,6 +21,12 @@ public final class LabSession {
     public private(set) var records: [CommandRecord] = []
     /// The CPUs before the first command (for the timeline's left edge).
     public private(set) var initialCPUs: [CPUStatus]
+    /// A fault plan that stays armed across commands (JHFaults' sweeps and campaigns): its
+    /// hit counters and `prob=` draws run over the whole session, so "the 7th kmalloc of
+    /// the scenario" means one hit. Each command's own `--fault` rules are appended for
+    /// that command only and start counting afresh, as they always did. Not logged: a lab
+    /// never has one.
+    public var armedFaults: FaultInjector
 
     public var machine: Machine { box.machine }
 
@@ -39,6 +45,7 @@ public final class LabSession {
             throw LabError("cannot build the simulated machine: \(error)")
         }
         initialCPUs = (0..<parameters.cpus).map(box.cpuStatus)
+        armedFaults = FaultInjector(seed: parameters.seed)
     }
 
     /// Parses fault rules against every layer's catalog.
@@ -58,8 +65,12 @@ public final class LabSession {
         let firstSeq = m.trace.recordedCount
         let start = m.now
         m.record(.user, "command", command.commandLine)
-        m.faults = FaultInjector(rules: rules)
+        var injector = armedFaults
+        for r in rules { injector.add(r) }
+        m.faults = injector
         let outcome = execute(command)
+        armedFaults = m.faults
+        armedFaults.removeLast(rules.count)
         m.faults = FaultInjector()
         // Let whatever the command set in motion (inmates answering, signals) settle.
         m.runEvents(limit: 100_000)

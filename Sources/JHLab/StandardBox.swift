@@ -110,3 +110,9 @@ extension BoxFactory {
             return (c.text, c.hasSysAdmin)
         })
 }
+
+extension LabSession {
+    /// The driver layer's box behind this session, for tools that check its invariants
+    /// between commands (JHFaults); nil for a box from another factory (test doubles).
+    public var simulatedBox: SimulatedBox? { (box as? StandardBox)?.sim }
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JHDriver
+import JHFaults
 import JHLab
 
 /// `jhsim`: the command-line face of the simulator, thin over JHLab and JHConfig.
@@ -65,6 +66,8 @@ func forward(_ argv: [String]) throws {
         environment: LabEnvironment(currentDirectory: FileManager.default.currentDirectoryPath,
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
+        // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
+        .withFaultTools(executable: Bundle.main.executablePath)
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -157,7 +160,14 @@ struct DemoCmd: Forwarding {
 }
 struct FaultsCmd: Forwarding {
     static let configuration = CommandConfiguration(commandName: "faults",
-        abstract: "List every fault site for --fault.", usage: "jhsim faults list")
+        abstract: "Fault sites, and fault-injection research: sweeps, seeded campaigns, shrinking.",
+        usage: """
+        jhsim faults list
+        jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
+        jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+        jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
+        jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
+        """)
     @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
 }
 struct QuirksCmd: Forwarding {

@@ -90,6 +90,32 @@ import Testing
         }
     }
 
+    /// Found by `jhsim faults campaign`: once a CPU's bit in offlined_cpus is stale (no
+    /// living cell holds it), the admin may online it by hand; the checker used to call
+    /// that a violation in both profiles although §8 item 3 allows the stale bit.
+    @Test(arguments: [Profile.upstream, .fixed])
+    func anAdminMayOnlineACPUWhoseOfflinedBitIsStale(profile: Profile) throws {
+        let r = try Rig(profile: profile)
+        try r.enable()
+        if profile == .upstream {
+            // Quirk 3: the create rollback's add_cpu fails, the bit stays.
+            try r.inject("cpu_down:cpu=3:nth=1:errno=EBUSY")
+            try r.inject("cpu_up:cpu=2:nth=1:errno=EIO")
+            #expect(try r.create("smp-demo") == Errno.busy.ret)
+        } else {
+            // Fixed: destroy keeps the CPU it could not revive, to bring it back at disable.
+            try r.create("tiny-demo")
+            try r.inject("cpu_up:cpu=2:nth=1:errno=EIO")
+            #expect(try r.destroy("tiny-demo") == 0)
+        }
+        #expect(r.driver.offlinedCPUs == [2])
+        #expect(!r.kernel.online.contains(2))
+        try r.kernel.addCPU(2)  // the admin: echo 1 > /sys/devices/system/cpu/cpu2/online
+        #expect(r.box.invariantViolations().isEmpty)
+        #expect(try r.disable() == 0)
+        #expect(r.kernel.online == [0, 1, 2, 3])
+    }
+
     @Test func quirk7TruncatedConfigIsReadPastItsEnd() throws {
         let tiny = Rig.cell("tiny-demo")
         let truncated = Array(tiny.prefix(tiny.count - 40))

@@ -112,6 +112,26 @@ import JHMachine
         }
     }
 
+    /// Found by `jhsim faults sweep`: a start whose second LOADABLE unmap fails left the
+    /// first region unmapped from root while the cell stayed loadable. Upstream keeps that
+    /// (quirk 6's error path undoes nothing); the fixed profile maps it back.
+    @Test(arguments: [Profile.upstream, .fixed])
+    func aStartErrorAfterOneUnmapRestoresRootMappingsOnlyFixed(profile: Profile) throws {
+        let rig = try Rig(profile: profile,
+                          faults: [FaultRule(site: HypervisorFaultSites.pagingUnmap, detail: "start", nth: 2, errno: .noMemory)])
+        #expect(try rig.create(.linux()) == 0)
+        #expect(try rig.call(.cellSetLoadable, 3) == 0)
+        #expect(try rig.call(.cellStart, 3) == -12)
+        #expect(rig.hv.cells[1].loadable)
+        let partial = rig.hv.invariantViolations().filter { $0.hasPrefix("loadable region") }
+        if profile.has(.startErrorLeavesTargetSuspended) {
+            #expect(partial.count == 1)
+        } else {
+            #expect(partial.isEmpty)
+            #expect(rig.hv.invariantViolations().isEmpty)
+        }
+    }
+
     @Test func destroyGivesEverythingBack() throws {
         let rig = try Rig()
         let before = rig.snapshot

@@ -179,7 +179,7 @@ import JHABI
         let unknownSite = lab.run("cell create tiny-demo --fault nosuch:cpu=1")
         #expect(unknownSite.stderr.contains("valid sites: cpu_down, hc_cell_create"))
         let badKey = lab.run("cell create tiny-demo --fault cpu_down:bogus=1")
-        #expect(badKey.stderr.contains("valid keys: cpu, state, nth, errno"))
+        #expect(badKey.stderr.contains("valid keys: cpu, state, nth, after, count, prob, errno"))
     }
 
     @Test func helpAndVersion() {

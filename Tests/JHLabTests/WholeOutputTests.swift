@@ -61,7 +61,7 @@ import Testing
             cpu_down        linux       EBUSY   yes  taking a CPU offline fails
             hc_cell_create  hypervisor  ENOMEM  no   the CELL_CREATE hypercall fails
 
-            Use a site with --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' on any command that runs the machine.
+            Use a site with --fault 'SITE[:cpu=N][:state=S][:nth=N][:after=N][:count=N][:prob=P][:errno=E]' on any command that runs the machine.
 
             """))
     }

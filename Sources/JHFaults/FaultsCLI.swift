@@ -1,0 +1,205 @@
+import JHABI
+import JHDriver
+import JHLab
+import JHMachine
+
+extension LabCommandRunner {
+    /// This runner with `jhsim faults sweep|campaign|shrink|run` plugged in. The `jhsim`
+    /// executable and in-process tests use it; JHLab itself never imports JHFaults.
+    /// - Parameter executable: the `jhsim` binary, for `--isolate` (runs in child
+    ///   processes); nil makes `--isolate` a usage error.
+    public func withFaultTools(executable: String? = nil) -> LabCommandRunner {
+        var r = self
+        r.faultTools = { args, runner, progress in
+            FaultsCLI.run(args, runner: runner, progress: progress, executable: executable)
+        }
+        return r
+    }
+}
+
+/// `jhsim faults sweep|campaign|shrink|run`: argument parsing and output. The work is in
+/// `Sweep`, `Campaign`, `Shrinker` and `FaultRunner`.
+public enum FaultsCLI {
+    struct Usage: Error { var message: String }
+
+    struct Options {
+        var scenario: String?
+        var profile: String?
+        var sites: [String]?
+        var allErrnos = false
+        var maxRuns: Int?
+        var json = false
+        var seed: UInt64?
+        var runs: Int?
+        var rulesPerRun = 3
+        var rules: [String] = []
+        var planFile: String?
+        var checkExpect = false
+        var shrink = true
+        var isolate = false
+    }
+
+    /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
+    ///   3 hang, 4 expectation).
+    public static func run(_ args: [String], runner: LabCommandRunner, progress: ((String) -> Void)?,
+                           executable: String? = nil) -> CommandResult {
+        do {
+            return try dispatch(args, runner: runner, progress: runner.environment.stderrIsTerminal ? progress : nil,
+                                executable: executable)
+        } catch let e as Usage {
+            return CommandResult(stderr: "jhsim: \(e.message)\nTry 'jhsim faults --help' for more information.\n", status: 1)
+        } catch let e as LabError {
+            return CommandResult(stderr: "jhsim: \(e.message)\n", status: 1)
+        } catch {
+            return CommandResult(stderr: "jhsim: \(error)\n", status: 1)
+        }
+    }
+
+    static func parse(_ sub: String, _ args: ArraySlice<String>) throws(Usage) -> Options {
+        var o = Options()
+        var rest = args
+        let allowed: Set<String> = switch sub {
+        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate"]
+        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink", "--isolate"]
+        case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
+        default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect"]
+        }
+        while var a = rest.popFirst() {
+            var inline: String? = nil
+            if a.hasPrefix("--"), let eq = a.firstIndex(of: "=") {
+                inline = String(a[a.index(after: eq)...]); a = String(a[..<eq])
+            }
+            func value() throws(Usage) -> String {
+                if let inline { return inline }
+                guard let v = rest.popFirst() else { throw Usage(message: "option \(a) needs a value") }
+                return v
+            }
+            func number(_ min: Int, _ max: Int) throws(Usage) -> Int {
+                let v = try value()
+                guard let n = Int(v), n >= min, n <= max else { throw Usage(message: "\(a) takes \(min)…\(max), not '\(v)'") }
+                return n
+            }
+            if a.hasPrefix("-"), a != "-" {
+                guard allowed.contains(a) else {
+                    throw Usage(message: "unknown option '\(a)' for faults \(sub); valid: \(allowed.sorted().joined(separator: ", "))")
+                }
+            }
+            switch a {
+            case "--profile":
+                let v = try value()
+                guard Profile.named(v) != nil else { throw Usage(message: "unknown profile '\(v)'; valid profiles: upstream, fixed") }
+                o.profile = v
+            case "--sites":
+                let names = try value().split(separator: ",").map(String.init)
+                let catalog = SimulatedBox.faultCatalog.map(\.name)
+                for n in names where !catalog.contains(n) {
+                    throw Usage(message: "unknown fault site '\(n)'; valid sites: \(catalog.joined(separator: ", "))")
+                }
+                guard !names.isEmpty else { throw Usage(message: "--sites needs at least one site") }
+                o.sites = names
+            case "--errnos": o.allErrnos = true
+            case "--max-runs": o.maxRuns = try number(1, 10_000_000)
+            case "--json": o.json = true
+            case "--check-expect": o.checkExpect = true
+            case "--no-shrink": o.shrink = false
+            case "--isolate": o.isolate = true
+            case "--seed":
+                let v = try value()
+                guard let s = UInt64(v) ?? (v.hasPrefix("0x") ? UInt64(v.dropFirst(2), radix: 16) : nil) else {
+                    throw Usage(message: "--seed takes a non-negative 64-bit number, not '\(v)'")
+                }
+                o.seed = s
+            case "--runs": o.runs = try number(1, 10_000_000)
+            case "--rules-per-run": o.rulesPerRun = try number(1, 64)
+            case "--rule": o.rules.append(try value())
+            case "--plan": o.planFile = try value()
+            default:
+                guard o.scenario == nil else { throw Usage(message: "faults \(sub) takes one scenario file, not also '\(a)'") }
+                o.scenario = a
+            }
+        }
+        return o
+    }
+
+    static func dispatch(_ args: [String], runner lab: LabCommandRunner, progress: ((String) -> Void)?,
+                         executable: String?) throws -> CommandResult {
+        guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run") }
+        guard ["sweep", "campaign", "shrink", "run"].contains(sub) else {
+            throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run")
+        }
+        let o = try parse(sub, args.dropFirst())
+        let env = lab.environment
+        let target = try o.scenario.map { try FaultScenario.load($0, currentDirectory: env.currentDirectory) }
+            ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
+        var runner = FaultRunner(target: target, settings: RunSettings(profile: o.profile, checkExpectations: o.checkExpect),
+                                 environment: LabEnvironment(currentDirectory: env.currentDirectory))
+        if o.isolate {
+            guard let executable else { throw Usage(message: "--isolate needs the jhsim executable (it runs every fault run as a child process)") }
+            runner.isolatedExecutable = executable
+        }
+        var lastWidth = 0
+        let report: ((Int, Int, String) -> Void)? = progress.map { sink in
+            { done, total, what in
+                var line = done == total ? "" : "[\(done + 1)/\(total)] \(what)"
+                if line.count > 100 { line = String(line.prefix(99)) + "…" }
+                sink("\r" + line + String(repeating: " ", count: max(0, lastWidth - line.count)) + (done == total ? "\r" : ""))
+                lastWidth = line.count
+            }
+        }
+        func render(_ text: String, _ json: JSONValue, _ status: Int32) -> CommandResult {
+            CommandResult(stdout: o.json ? json.text(indent: 2) + "\n" : text, status: status)
+        }
+        switch sub {
+        case "sweep":
+            let r = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns).run(progress: report)
+            return render(ReportText.sweep(r), ReportJSON.sweep(r), r.exitStatus)
+        case "campaign":
+            guard let seed = o.seed else { throw Usage(message: "faults campaign needs --seed S") }
+            guard let runs = o.runs else { throw Usage(message: "faults campaign needs --runs N") }
+            let r = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink)
+                .run(progress: report)
+            return render(ReportText.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun),
+                          ReportJSON.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun), r.exitStatus)
+        default:
+            var plan = FaultPlan()
+            let catalog = SimulatedBox.faultCatalog
+            if let f = o.planFile {
+                let path = f.hasPrefix("/") ? f : env.currentDirectory + "/" + f
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw LabError("cannot read plan \(f)") }
+                do { plan = try FaultPlan(parsing: text, catalog: catalog) } catch { throw Usage(message: "bad plan \(f): \(error.message)") }
+            }
+            for r in o.rules {
+                do { plan.rules.append(try FaultRule(parsing: r, catalog: catalog)) } catch {
+                    throw Usage(message: "bad --rule: \(error.message)")
+                }
+            }
+            let seed = o.seed ?? 0
+            // Hangs of the fault-free run are expected, exactly as in sweeps and campaigns.
+            runner = try runner.prepared().0
+            if sub == "run" {
+                runner.isolatedExecutable = nil
+                let r = try runner.run(plan, seed: seed)
+                let repro = runner.reproducer(plan, seed: seed)
+                return render(ReportText.run(r, reproducer: repro), ReportJSON.run(r, reproducer: repro), r.worst?.exitStatus ?? 0)
+            }
+            guard !plan.rules.isEmpty else { throw Usage(message: "faults shrink needs a plan: --rule RULE... or --plan FILE") }
+            let first = try runner.run(plan, seed: seed)
+            guard let worst = first.worst,
+                  let s = try Shrinker(runner: runner).shrink(plan, seed: seed, kind: worst) else {
+                let text = "Plan: \(plan)\nThe plan does not fail; nothing to shrink.\n"
+                return render(text, .object([("kind", .string("shrink")), ("plan", .array(plan.rules.map { .string($0.description) })),
+                                             ("failing", .bool(false))]), 0)
+            }
+            let repro = runner.reproducer(s.plan, seed: seed)
+            let text = "Plan: \(plan)\nFails with [\(worst.rawValue)]; shrunk in \(s.runs) runs to: \(s.plan)\n"
+                + ReportText.failures(s.failures) + "minimal reproducer: \(repro)\n"
+            let json: JSONValue = .object([
+                ("kind", .string("shrink")), ("plan", .array(plan.rules.map { .string($0.description) })), ("failing", .bool(true)),
+                ("class", .string(worst.rawValue)), ("minimal", .array(s.plan.rules.map { .string($0.description) })),
+                ("shrinkRuns", .int(Int64(s.runs))), ("failures", .array(s.failures.map(ReportJSON.failure))),
+                ("reproducer", .string(repro)),
+            ])
+            return render(text, json, worst.exitStatus)
+        }
+    }
+}
