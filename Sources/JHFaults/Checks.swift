@@ -51,49 +51,6 @@ public struct Failure: Sendable, Hashable {
     public var message: String
 }
 
-/// Everything a failed operation must leave as it was (jailhouse-behaviour.md §8 item 7),
-/// read from every layer of the box.
-struct BoxSnapshot: Equatable, CustomStringConvertible {
-    var driverCells: [String]
-    var rootCPUs: CPUSet
-    var offlined: CPUSet
-    var online: CPUSet
-    var hvCells: [String]
-    var owners: [UInt32?]
-    var kmallocLive: Int
-    var poolUsed: Int
-    var sysfsCells: [String]
-    var claimed: [String]
-    var lockFree: Bool
-
-    init(_ box: SimulatedBox) {
-        let d = box.driver, hv = box.hypervisor
-        driverCells = d.cells.map { "\($0.id):\($0.name):\($0.cpusAssigned.rangeList)" }
-        rootCPUs = d.rootCell?.cpusAssigned ?? CPUSet()
-        offlined = d.offlinedCPUs
-        online = box.kernel.online
-        hvCells = hv.cells.map { "\($0.id):\($0.name):\($0.cpus.rangeList)" }
-        owners = (0..<box.machine.cpuCount).map { hv.owner(of: $0) }
-        kmallocLive = box.kernel.kmallocStats.liveBytes
-        poolUsed = hv.poolPages.used
-        sysfsCells = ((try? box.kernel.sysfs.list("/sys/devices/jailhouse/cells")) ?? []).sorted()
-        claimed = d.claimedDevices.map { "\($0)" }
-        lockFree = d.lockIsFree
-    }
-
-    /// The part upstream restores after a failed create: it keeps PCI claims (quirk 2)
-    /// and onlines admin-offlined CPUs (quirk 3), so those and the derived Linux state
-    /// (online set, offlined_cpus, kmalloc of the stub's dynamic ids) are left out.
-    var upstreamRestored: [String] {
-        [driverCells.description, hvCells.description, owners.description, "\(poolUsed)",
-         rootCPUs.rangeList, sysfsCells.description, "\(lockFree)"]
-    }
-
-    var description: String {
-        "cells=\(driverCells) root=\(rootCPUs.rangeList) offlined=\(offlined.rangeList) online=\(online.rangeList) hv=\(hvCells) owners=\(owners.map { $0.map(String.init) ?? "-" }) kmalloc=\(kmallocLive) pool=\(poolUsed) sysfs=\(sysfsCells) claimed=\(claimed) lockFree=\(lockFree)"
-    }
-}
-
 /// The checks that run after every command of a fault run. They read the whole box and
 /// live apart from the code they check (tigerbeetle's state checker).
 enum BoxChecks {

@@ -55,39 +55,10 @@ struct Rig {
     }
 
     /// Everything a failed operation must leave as it was (jailhouse-behaviour.md §8).
-    func snapshot() -> Snapshot {
-        Snapshot(
-            driverCells: driver.cells.map { "\($0.id):\($0.name):\($0.cpusAssigned.rangeList)" },
-            rootCPUs: driver.rootCell?.cpusAssigned ?? CPUSet(),
-            offlined: driver.offlinedCPUs,
-            online: kernel.online,
-            hvCells: hv.cells.map { "\($0.id):\($0.name):\($0.cpus.rangeList)" },
-            owners: (0..<machine.cpuCount).map { hv.owner(of: $0) },
-            kmallocLive: kernel.kmallocStats.liveBytes,
-            poolUsed: hv.poolPages.used,
-            sysfsCells: (try? kernel.sysfs.list("/sys/devices/jailhouse/cells")) ?? [],
-            claimed: driver.claimedDevices,
-            lockFree: driver.lockIsFree)
-    }
+    func snapshot() -> Snapshot { BoxSnapshot(box) }
 }
 
-struct Snapshot: Equatable, CustomStringConvertible {
-    var driverCells: [String]
-    var rootCPUs: CPUSet
-    var offlined: CPUSet
-    var online: CPUSet
-    var hvCells: [String]
-    var owners: [UInt32?]
-    var kmallocLive: Int
-    var poolUsed: Int
-    var sysfsCells: [String]
-    var claimed: [PCIAddress]
-    var lockFree: Bool
-
-    var description: String {
-        "cells=\(driverCells) root=\(rootCPUs.rangeList) offlined=\(offlined.rangeList) online=\(online.rangeList) hv=\(hvCells) owners=\(owners) kmalloc=\(kmallocLive) pool=\(poolUsed) sysfs=\(sysfsCells) claimed=\(claimed) lockFree=\(lockFree)"
-    }
-}
+typealias Snapshot = BoxSnapshot
 
 extension Errno {
     /// The ioctl return value for this errno.
