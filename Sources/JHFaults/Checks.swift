@@ -55,14 +55,14 @@ public struct Failure: Sendable, Hashable {
 /// live apart from the code they check (tigerbeetle's state checker).
 enum BoxChecks {
     /// - Parameters:
-    ///   - action: what the command did (nil for views and lines that did not run).
+    ///   - ioctl: the ioctl the command issued (nil for views, hotplug and inmate choices).
     ///   - failedWith: the errno of a failed ioctl.
     /// - Returns: one message per violation.
     ///   - partialLoadable: some earlier or this command left a cell loadable with partial
     ///     root mappings in a documented way (see `FaultRunner`).
     ///   - failedUps: CPUs whose `cpu_up` (or hotplug rollback) had a fault injected during
     ///     the command: §8 item 4 lets a failed `add_cpu` leave its CPU offline in the root.
-    static func violations(box: SimulatedBox, action: LabActionKind?, failedWith: Errno?,
+    static func violations(box: SimulatedBox, ioctl: IoctlCommand?, failedWith: Errno?,
                            before: BoxSnapshot, after: BoxSnapshot, failedUps: CPUSet = CPUSet(),
                            configs: [SeenCellConfig] = [], partialLoadable: Bool = false) -> [String] {
         var v = box.invariantViolations()
@@ -85,7 +85,7 @@ enum BoxChecks {
         if !box.driver.lockIsFree, !v.contains(where: { $0.hasPrefix("jailhouse_lock") }) {
             v.append("jailhouse_lock is held after the command returned")
         }
-        if action == .cellCreate, failedWith != nil {
+        if ioctl == .cellCreate, failedWith != nil {
             var (b, a) = (before, after)
             // A rollback add_cpu that fails leaves the CPU offline (but back in the root):
             // allowed by §8 item 4 in both profiles, so those CPUs' online bits are not compared.
@@ -115,7 +115,3 @@ extension BoxChecks {
     }
 }
 
-/// The ioctl-level kind of a logged action, for checks that concern one command.
-enum LabActionKind: Equatable {
-    case enable, disable, cellCreate, cellLoad, cellStart, cellDestroy, other
-}

@@ -170,12 +170,13 @@ public struct FaultRunner: Sendable {
                     }
                     continue
                 }
-                let kind = r.logged.map { Self.kind($0.action) }
-                if errno != nil, kind == .cellLoad
-                    || (kind == .cellStart && box.machine.profile.has(.startErrorLeavesTargetSuspended)) {
+                // The ioctl the command issued, if any (admin hotplug and inmate choices issue none).
+                let ioctl = r.logged?.action.ioctl
+                if errno != nil, ioctl == .cellLoad
+                    || (ioctl == .cellStart && box.machine.profile.has(.startErrorLeavesTargetSuspended)) {
                     partialLoadable = true
                 }
-                for v in BoxChecks.violations(box: box, action: kind,
+                for v in BoxChecks.violations(box: box, ioctl: ioctl,
                                               failedWith: errno, before: before, after: after,
                                               failedUps: r.logged == nil ? CPUSet() : Self.failedCPUUps(session),
                                               configs: configs, partialLoadable: partialLoadable) {
@@ -215,18 +216,6 @@ public struct FaultRunner: Sendable {
     static func writesFiles(_ argv: [String]) -> Bool {
         let words = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
         return words.first == "draw" || (words.first == "trace" && words.contains { $0 == "--chrome" || $0.hasPrefix("--chrome=") })
-    }
-
-    static func kind(_ a: LabAction) -> LabActionKind {
-        switch a {
-        case .enable: .enable
-        case .disable: .disable
-        case .cellCreate: .cellCreate
-        case .cellLoad, .cellShutdown: .cellLoad
-        case .cellStart: .cellStart
-        case .cellDestroy: .cellDestroy
-        case .cpuHotplug, .inmate: .other
-        }
     }
 
     /// The command that reproduces a run of `plan` (tigerbeetle: print how to get it back).

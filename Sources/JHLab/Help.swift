@@ -1,7 +1,11 @@
 /// Usage text of the learner-facing commands.
-enum Help {
+public enum Help {
+    /// The `lab init` synopsis, shared by this help and the argument-parser front end.
+    public static let labInit =
+        "lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--cost NAME=NS]... [--force]"
+
     static let main = """
-    Usage: jhsim COMMAND [ARGS] [--lab DIR] [--fault RULE]...
+    Usage: jhsim COMMAND [ARGS] [--lab DIR] [--fault RULE]... [--caps TEXT]
 
     A deterministic simulator of the Jailhouse partitioning hypervisor. Commands that
     overlap with the real `jailhouse` tool take the same arguments and print the same
@@ -9,7 +13,7 @@ enum Help {
 
     The lab (a simulated machine that lives across invocations, in ./.jhsim, --lab DIR
     or $JHSIM_LAB):
-      lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]
+      \(Help.labInit)
       lab reset                      power-cycle: drop everything that was done
       lab info                       parameters and the command log
 
@@ -42,13 +46,14 @@ enum Help {
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
     into a command that runs the machine, e.g. --fault 'cpu_down:cpu=3:nth=1:errno=EBUSY'.
+    --caps TEXT runs the command's process with these capabilities (libcap text, e.g. '=').
 
     """
 
     /// Usage lines per command, for `jhsim COMMAND --help`.
     static func usage(_ command: String) -> String? {
         switch command {
-        case "lab": "usage: jhsim lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]\n       jhsim lab reset\n       jhsim lab info\n"
+        case "lab": "usage: jhsim \(labInit)\n       jhsim lab reset\n       jhsim lab info\n"
         case "enable": "usage: jhsim enable [SYSCONFIG]\n  Without SYSCONFIG, a 4-CPU lab uses the built-in qemu-x86 system config.\n"
         case "disable": "usage: jhsim disable\n"
         case "console": "usage: jhsim console [-f|--follow]\n"

@@ -88,7 +88,7 @@ extension Forwarding {
 struct LabCmd: Forwarding {
     static let configuration = CommandConfiguration(commandName: "lab",
         abstract: "Create, reset or describe the lab (a simulated machine that lives across invocations).",
-        usage: "jhsim lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--force]\njhsim lab reset\njhsim lab info")
+        usage: "jhsim \(Help.labInit)\njhsim lab reset\njhsim lab info")
     @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
 }
 struct EnableCmd: Forwarding {
