@@ -115,9 +115,7 @@ import Testing
     @Test func disableNamesTheCellThatRefusedToBeDestroyed() throws {
         let r = try Rig()
         try r.enable()
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 1)
-        try r.start("apic-demo")
+        try r.createAndStartLockingApicDemo()
         #expect(try r.disable() == Errno.notPermitted.ret)
         #expect(r.kernel.dmesg().contains { $0.contains("Jailhouse: failed to destroy cell \"apic-demo\"") })
         #expect(r.driver.enabled)

@@ -39,9 +39,7 @@ import Testing
         let r = try Rig()
         try r.enable()
         try r.create("tiny-demo")
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 2)
-        try r.start("apic-demo")
+        try r.createAndStartLockingApicDemo()
         // tiny-demo comes first, and its destroy is vetoed because another cell
         // (apic-demo) holds RUNNING_LOCKED: disable stops there.
         let before = r.snapshot()
@@ -53,9 +51,7 @@ import Testing
     @Test func startOfARunningLockedCellIsRefused() throws {
         let r = try Rig()
         try r.enable()
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 1)
-        try r.start("apic-demo")
+        try r.createAndStartLockingApicDemo()
         let before = r.snapshot()
         #expect(try r.start("apic-demo") == Errno.notPermitted.ret)
         #expect(r.snapshot() == before)
@@ -81,9 +77,7 @@ import Testing
     @Test func loadOfARunningLockedCellIsRefusedBySetLoadable() throws {
         let r = try Rig()
         try r.enable()
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 1)
-        try r.start("apic-demo")
+        try r.createAndStartLockingApicDemo()
         #expect(try r.tool.cellLoad(.name("apic-demo"), images: [.init(string: "x")]) == Errno.notPermitted.ret)
     }
 

@@ -67,9 +67,7 @@ import Testing
     @Test func lockingInmateRefusesTheFirstDestroy() throws {
         let r = try Rig()
         try r.enable()
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 1)
-        #expect(try r.start("apic-demo") == 0)
+        #expect(try r.createAndStartLockingApicDemo() == 0)
         #expect(try r.kernel.sysfs.read("/sys/devices/jailhouse/cells/1/state") == "running/locked\n")
         let before = r.snapshot()
         #expect(try r.destroy("apic-demo") == Errno.notPermitted.ret)
@@ -81,9 +79,7 @@ import Testing
     @Test func lockedCellVetoesOtherCreates() throws {
         let r = try Rig()
         try r.enable()
-        try r.create("apic-demo")
-        r.hv.setInmate(.locking, forCell: 1)
-        try r.start("apic-demo")
+        try r.createAndStartLockingApicDemo()
         let before = r.snapshot()
         #expect(try r.create("tiny-demo") == Errno.notPermitted.ret)
         #expect(r.snapshot() == before)

@@ -41,6 +41,17 @@ struct Rig {
     @discardableResult
     func disable() throws -> Int64 { checked(try tool.disable()) }
 
+    /// Creates apic-demo and starts it with the `locking` inmate (like upstream's
+    /// apic-demo: RUNNING_LOCKED while it runs, denies the first shutdown request).
+    /// - Returns: the start's result.
+    @discardableResult
+    func createAndStartLockingApicDemo() throws -> Int64 {
+        #expect(try create("apic-demo") == 0)
+        guard let id = driver.cells.last(where: { $0.name == "apic-demo" })?.id.rawValue else { return -1 }
+        hv.setInmate(.locking, forCell: id)
+        return try start("apic-demo")
+    }
+
     /// Every operation in these tests is followed by the §8 invariant check.
     func checked(_ result: Int64, sourceLocation: SourceLocation = #_sourceLocation) -> Int64 {
         let violations = box.invariantViolations()
