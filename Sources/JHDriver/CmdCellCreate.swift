@@ -86,8 +86,12 @@ extension JailhouseDriver {
                 break
             }
             if kernel.online.contains(cpu) {
-                do {
-                    try kernel.removeCPU(cpu)
+                do throws(Errno) {
+                    // remove_cpu returns 1 when the device is already offline; C's `if (err)`
+                    // takes the error path then. That happens only to a CPU a failed hotplug
+                    // rollback left between states (in cpu_online_mask, device offline);
+                    // the simulator reports it as EBUSY rather than the positive 1.
+                    if try kernel.removeCPU(cpu) == .alreadyInState { throw Errno.busy }
                 } catch {
                     machine.record(.driver, "remove_cpu", "cpu=\(cpu)", result: .error(error),
                                    mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
@@ -136,7 +140,9 @@ extension JailhouseDriver {
                 let ok = (try? kernel.addCPU(cpu)) != nil
                 machine.record(.driver, "add_cpu", "cpu=\(cpu) (rollback)", result: ok ? .ok : .error(.ioError),
                                mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)")
-                if ok || !upstream { offlinedCPUs.remove(cpu) }
+                // Fixed: a CPU whose add_cpu failed stays owed to Linux (as on destroy),
+                // so disable brings it back instead of stranding it.
+                if ok || (!upstream && kernel.online.contains(cpu)) { offlinedCPUs.remove(cpu) }
             }
             root.cpusAssigned.insert(cpu)
         }

@@ -38,12 +38,27 @@ extension JailhouseDriver {
                 }
                 machine.record(.driver, "add_cpu", "cpu=\(cpu)", result: ok ? .ok : .error(.ioError),
                                mirrors: "cell_destroy (driver/cell.c)")
-                if ok || upstream { offlinedCPUs.remove(cpu) }
+                // Fixed: owed unless a failed rollback left it in cpu_online_mask anyway.
+                if ok || upstream || kernel.online.contains(cpu) { offlinedCPUs.remove(cpu) }
             }
             rootCell?.cpusAssigned.insert(cpu)
         }
         _ = pciDoAllDevices(cell, type: .device, action: .release)
         log(.info, "Destroyed Jailhouse cell \"\(cell.name)\"")
         cellDelete(cell)
+    }
+}
+
+extension JailhouseDriver {
+    /// The fixed profile's online notifier: a CPU the driver still owes Linux (kept in
+    /// `offlined_cpus` after a failed `add_cpu`, see `cellDestroy`) that comes online by
+    /// another path — the admin's `echo 1 > online` — is paid back, so its bit goes.
+    /// That keeps §8 item 3's "a CPU in offlined_cpus is never online" exact. Upstream
+    /// registers no such callback (and forgets the CPU at once, quirk 5).
+    func cpuCameOnline(_ cpu: CPUID) {
+        guard !machine.profile.has(.destroyAddCPUFailureOnlyLogged), offlinedCPUs.contains(cpu),
+              !cells.contains(where: { $0 !== rootCell && $0.cpusAssigned.contains(cpu) }) else { return }
+        offlinedCPUs.remove(cpu)
+        machine.record(.driver, "offlined_cpus", "clear cpu=\(cpu) (came online) now=\(offlinedCPUs.rangeList)")
     }
 }

@@ -34,6 +34,7 @@ public final class SimulatedBox: @unchecked Sendable {
         hypervisor = Hypervisor(machine: machine)
         kernel.startupIPI = { [weak hypervisor] cpu in hypervisor?.startupIPI(to: cpu) ?? true }
         driver = JailhouseDriver(kernel: kernel, hypervisor: hypervisor)
+        kernel.onCPUOnline = { [weak driver] cpu in driver?.cpuCameOnline(cpu) }
     }
 
     /// A PCI function on the simulated board, with the Linux driver that claims it.

@@ -37,6 +37,10 @@ public enum FaultsCLI {
         var checkExpect = false
         var shrink = true
         var isolate = false
+        var depth = 1
+        var compare = false
+        var trace = false
+        var explain = false
     }
 
     /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
@@ -59,10 +63,12 @@ public enum FaultsCLI {
         var o = Options()
         var rest = args
         let allowed: Set<String> = switch sub {
-        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate"]
-        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink", "--isolate"]
+        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate", "--depth",
+                       "--compare-profiles"]
+        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink", "--isolate",
+                          "--sites"]
         case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
-        default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect"]
+        default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--trace", "--explain", "--compare-profiles"]
         }
         while var a = rest.popFirst() {
             var inline: String? = nil
@@ -112,6 +118,10 @@ public enum FaultsCLI {
             case "--runs": o.runs = try number(1, 10_000_000)
             case "--rules-per-run": o.rulesPerRun = try number(1, 64)
             case "--rule": o.rules.append(try value())
+            case "--depth": o.depth = try number(1, 2)
+            case "--compare-profiles": o.compare = true
+            case "--trace": o.trace = true
+            case "--explain": o.explain = true
             case "--plan": o.planFile = try value()
             default:
                 guard o.scenario == nil else { throw Usage(message: "faults \(sub) takes one scenario file, not also '\(a)'") }
@@ -128,6 +138,7 @@ public enum FaultsCLI {
             throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run")
         }
         let o = try parse(sub, args.dropFirst())
+        if o.trace && o.explain { throw Usage(message: "faults run takes --trace or --explain, not both") }
         let env = lab.environment
         let target = try o.scenario.map { try FaultScenario.load($0, currentDirectory: env.currentDirectory) }
             ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
@@ -151,13 +162,14 @@ public enum FaultsCLI {
         }
         switch sub {
         case "sweep":
-            let r = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns).run(progress: report)
+            let r = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns, depth: o.depth,
+                              compareProfiles: o.compare).run(progress: report)
             return render(ReportText.sweep(r), ReportJSON.sweep(r), r.exitStatus)
         case "campaign":
             guard let seed = o.seed else { throw Usage(message: "faults campaign needs --seed S") }
             guard let runs = o.runs else { throw Usage(message: "faults campaign needs --runs N") }
-            let r = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink)
-                .run(progress: report)
+            let r = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink,
+                                 sites: o.sites).run(progress: report)
             return render(ReportText.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun),
                           ReportJSON.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun), r.exitStatus)
         default:
@@ -174,28 +186,43 @@ public enum FaultsCLI {
                 }
             }
             let seed = o.seed ?? 0
-            // Hangs of the fault-free run are expected, exactly as in sweeps and campaigns.
+            try runner.validate(plan)
+            // Hangs and findings of the fault-free run are expected, exactly as in sweeps and campaigns.
             runner = try runner.prepared().0
             if sub == "run" {
                 runner.isolatedExecutable = nil
+                runner.keepTrace = o.trace || o.explain
                 let r = try runner.run(plan, seed: seed)
                 let repro = runner.reproducer(plan, seed: seed)
-                return render(ReportText.run(r, reproducer: repro), ReportJSON.run(r, reproducer: repro), r.worst?.exitStatus ?? 0)
+                var text = ReportText.run(r, reproducer: repro)
+                if let t = r.traceText { text = (o.explain ? t.explained : t.lines) + "\n" + text }
+                var json = ReportJSON.run(r, reproducer: repro)
+                var status = r.worst?.exitStatus ?? 0
+                if o.compare {
+                    let d = try ProfileComparison(runner: runner).compare(plan, seed: seed)
+                    text += ReportText.differences(d.map { [$0] } ?? [])
+                    if case .object(var fields) = json {
+                        fields.append(("difference", d.map(ReportJSON.difference) ?? .null))
+                        json = .object(fields)
+                    }
+                    if d != nil, status == 0 { status = FailureClass.quirk.exitStatus }
+                }
+                return render(text, json, status)
             }
             guard !plan.rules.isEmpty else { throw Usage(message: "faults shrink needs a plan: --rule RULE... or --plan FILE") }
             let first = try runner.run(plan, seed: seed)
             guard let worst = first.worst,
-                  let s = try Shrinker(runner: runner).shrink(plan, seed: seed, kind: worst) else {
+                  let s = try Shrinker(runner: runner).shrink(plan, seed: seed, like: first) else {
                 let text = "Plan: \(plan)\nThe plan does not fail; nothing to shrink.\n"
-                return render(text, .object([("kind", .string("shrink")), ("plan", .array(plan.rules.map { .string($0.description) })),
+                return render(text, .object([("kind", .string("shrink")), ("plan", ReportJSON.plan(plan)),
                                              ("failing", .bool(false))]), 0)
             }
             let repro = runner.reproducer(s.plan, seed: seed)
             let text = "Plan: \(plan)\nFails with [\(worst.rawValue)]; shrunk in \(s.runs) runs to: \(s.plan)\n"
                 + ReportText.failures(s.failures) + "minimal reproducer: \(repro)\n"
             let json: JSONValue = .object([
-                ("kind", .string("shrink")), ("plan", .array(plan.rules.map { .string($0.description) })), ("failing", .bool(true)),
-                ("class", .string(worst.rawValue)), ("minimal", .array(s.plan.rules.map { .string($0.description) })),
+                ("kind", .string("shrink")), ("plan", ReportJSON.plan(plan)), ("failing", .bool(true)),
+                ("class", .string(worst.rawValue)), ("minimal", ReportJSON.plan(s.plan)),
                 ("shrinkRuns", .int(Int64(s.runs))), ("failures", .array(s.failures.map(ReportJSON.failure))),
                 ("reproducer", .string(repro)),
             ])

@@ -37,11 +37,14 @@ struct IsolatedRun {
         result.fired = (obj["fired"] as? [Int]) ?? []
         result.transcript = (obj["commands"] as? [String]) ?? []
         result.traceHash = (obj["traceHash"] as? String) ?? ""
+        result.liveness = (obj["liveness"] as? [String]) ?? []
         for f in (obj["failures"] as? [[String: Any]]) ?? [] {
             guard let k = (f["class"] as? String).flatMap(FailureClass.init(rawValue:)) else { continue }
+            let quirkNumber = (f["quirk"] as? [String: Any])?["number"] as? Int
             result.failures.append(Failure(kind: k, command: f["command"] as? Int ?? 0,
                                            commandLine: f["commandLine"] as? String ?? "", line: f["line"] as? Int ?? 0,
-                                           message: f["message"] as? String ?? ""))
+                                           message: f["message"] as? String ?? "",
+                                           quirk: quirkNumber.flatMap { n in Quirk.allCases.first { $0.number == n } }))
         }
         return result
     }

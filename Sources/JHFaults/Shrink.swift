@@ -1,12 +1,15 @@
 import JHLab
 import JHMachine
 
-/// Shrinks a failing plan to a minimal one that still fails the same way: the fewest
-/// rules, each as early (lowest `nth`, `after`, `count`) as it can be.
+/// Shrinks a failing plan to a minimal one that still fails *the same way*: the same
+/// signature (class, scenario line, quirk and message shape of its lead finding), so a
+/// failure at line 18 never slips to an unrelated one at line 6.
 ///
-/// Deterministic: candidates are tried in a fixed order (drop rule 1, 2, …; then lower
-/// each rule's numbers from 1 upwards) and the first that still fails is kept, until no
-/// candidate does. Each try is one run of the scenario.
+/// First every `prob=` rule becomes the deterministic `nth=` rules of the hits it really
+/// failed (a reproducer should not depend on a random stream). Then, deterministically:
+/// drop rules (in order, first success kept), then make each rule fire earlier or less
+/// often (`nth`, `after`, `count` from 1 upwards), until no candidate still fails the
+/// same way. Each try is one run of the scenario.
 public struct Shrinker: Sendable {
     public var runner: FaultRunner
     /// Stop after this many runs (the result is then smaller, not necessarily minimal).
@@ -23,17 +26,37 @@ public struct Shrinker: Sendable {
         public var runs: Int
     }
 
-    /// - Parameter kind: the failure class the shrunk plan must still show.
-    /// - Returns: nil when `plan` does not fail with `kind` in the first place.
-    public func shrink(_ plan: FaultPlan, seed: UInt64, kind: FailureClass) throws(LabError) -> Result? {
+    /// The signature a shrunk plan must keep: its worst finding's.
+    static func signature(_ r: RunResult) -> String? {
+        guard let w = r.worst else { return nil }
+        return r.failures.first { $0.kind == w }?.signature
+    }
+
+    /// - Parameter original: the run of `plan` that failed (its signature is kept).
+    /// - Returns: nil when `original` did not fail.
+    public func shrink(_ plan: FaultPlan, seed: UInt64, like original: RunResult) throws(LabError) -> Result? {
+        guard let want = Self.signature(original) else { return nil }
         var runs = 0
         func failing(_ p: FaultPlan) throws(LabError) -> [Failure]? {
             runs += 1
             let r = try runner.run(p, seed: seed)
-            return r.worst == kind ? r.failures : nil
+            return Self.signature(r) == want ? r.failures : nil
         }
-        guard var failures = try failing(plan) else { return nil }
         var current = plan
+        var failures = original.failures
+        // 0. prob= rules become the nth= rules of the hits they failed.
+        if plan.isRandom, original.firedAt.count == plan.rules.count {
+            var det = FaultPlan()
+            for (rule, hits) in zip(plan.rules, original.firedAt) {
+                guard rule.prob != nil else { det.rules.append(rule); continue }
+                for n in hits {
+                    var r = rule
+                    r.prob = nil; r.count = nil; r.after = nil; r.nth = n
+                    det.rules.append(r)
+                }
+            }
+            if let f = try failing(det) { current = det; failures = f }
+        }
         var progress = true
         while progress, runs < maxRuns {
             progress = false
@@ -54,6 +77,13 @@ public struct Shrinker: Sendable {
             }
         }
         return Result(plan: current, failures: failures, runs: runs)
+    }
+
+    /// Runs `plan` once, then shrinks it keeping that run's signature.
+    public func shrink(_ plan: FaultPlan, seed: UInt64) throws(LabError) -> Result? {
+        let first = try runner.run(plan, seed: seed)
+        guard let r = try shrink(plan, seed: seed, like: first) else { return nil }
+        return Result(plan: r.plan, failures: r.failures, runs: r.runs + 1)
     }
 
     /// Simpler variants of a rule, most simplified first.

@@ -169,6 +169,11 @@ public struct LabCommandRunner: Sendable {
             out.err(Help.main)
             return 2
         }
+        if cmd == "faults", Self.asksForHelp(g.args.dropFirst()), let sub = g.args.dropFirst().first,
+           let usage = Help.faultsUsage(sub) {
+            out.out(usage)
+            return 0
+        }
         if Self.asksForHelp(g.args.dropFirst()), let usage = Help.usage(cmd) {
             out.out(usage)
             return 0
@@ -341,8 +346,16 @@ public struct LabCommandRunner: Sendable {
             out.out(r.stdout); out.err(r.stderr)
             return r.status
         }
+        if args == ["list", "--json"] {
+            out.out(JSONValue.array(factory.faultCatalog.map { s in
+                .object([("name", .string(s.name)), ("layer", .string(s.layer.rawValue)), ("errno", .string(s.defaultErrno.name)),
+                         ("perCPU", .bool(s.perCPU)), ("meaning", .string(s.meaning)),
+                         ("states", s.details.map { .array($0.map { .string($0) }) } ?? .null)])
+            }).text(indent: 2) + "\n")
+            return 0
+        }
         guard args == ["list"] else {
-            throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
+            throw UsageError(message: faultTools == nil ? "usage: jhsim faults list [--json]"
                              : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
         }
         var rows: [[String]] = []

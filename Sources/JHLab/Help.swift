@@ -75,17 +75,73 @@ public enum Help {
         case "run": "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]\n"
         case "demo": "usage: jhsim demo\n"
         case "faults": """
-            usage: jhsim faults list
-                   jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
-                   jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+            usage: jhsim faults list [--json]
+                   jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--compare-profiles] [--check-expect] [--isolate] [--json]
+                   jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
                    jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
-                   jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
+                   jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
               Without SCENARIO: the built-in create/start/load/destroy/disable scenario.
-              Exit status: 0 clean, 1 usage, 2 invariant violation, 3 hang, 4 expectation failed, 5 trap (--isolate).
+              Exit status: \(faultsExitStatus)
+              `jhsim faults SUBCOMMAND --help` explains one subcommand.
 
             """
         case "quirks": "usage: jhsim quirks\n"
         default: nil
         }
     }
+
+    /// The exit statuses of `jhsim faults sweep|campaign|shrink|run`.
+    static let faultsExitStatus = "0 clean, 1 usage, 2 invariant violation, 3 hang, 4 expectation failed, 5 trap (--isolate), 6 quirk (documented upstream behaviour, named), 7 liveness (the box does not recover), 8 vacuous (nothing tested, or the fault-free run fails)."
+
+    /// `jhsim faults SUBCOMMAND --help`.
+    public static func faultsUsage(_ sub: String) -> String? {
+        let rule = "RULE is SITE[:cpu=N][:state=S][:nth=N][:after=N][:count=N][:prob=P][:errno=E] (see Docs/fault-injection.md; sites: jhsim faults list)."
+        let body: String
+        switch sub {
+        case "list":
+            body = """
+                usage: jhsim faults list [--json]
+                  Every fault site: its layer, default errno, whether it concerns a CPU, and what failing it means.
+                  --json   one object per site (name, layer, errno, perCPU, meaning, states)
+                """
+        case "sweep":
+            body = """
+                usage: jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--compare-profiles] [--check-expect] [--isolate] [--json]
+                  One run per (site, hit) the fault-free run reaches, with exactly that hit failing.
+                  --sites A,B          only these sites (exit 8 if the scenario reaches none of them)
+                  --errnos             every plausible errno of a site, not only its default
+                  --depth 2            every pair: each single fault, then every hit its run reaches after it
+                  --max-runs N         at most N runs, sampled evenly across sites (pairs: across the whole list)
+                  --compare-profiles   run every plan on upstream and fixed; name the quirk behind each difference
+                  --check-expect       judge the scenario's expect lines under faults too
+                  --isolate            every run in a child process (a trap becomes outcome trap)
+                  --json               one object: runs, clean, violations, quirks, hangs, crashes, cases, …
+                """
+        case "campaign":
+            body = """
+                usage: jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                  N runs of random multi-fault plans drawn from seed S (swarm: each run a random subset of sites,
+                  sites drawn uniformly, never the same plan twice; hits reached only under faults join as found).
+                  Failing plans are shrunk, keeping the failure's signature.
+                """
+        case "shrink":
+            body = """
+                usage: jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
+                  Shrinks a failing plan to a minimal one with the same failure (class, line, message):
+                  prob= rules become the nth= rules that fired, then rules are dropped and made to fire earlier.
+                  \(rule)
+                """
+        case "run":
+            body = """
+                usage: jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
+                  One run under a plan: the transcript, the liveness phase, what fired, what the checks found.
+                  --trace / --explain  the run's trace (or its narration), injected faults marked with !!
+                  --compare-profiles   run the plan on both profiles and name the quirk behind a difference
+                  \(rule)
+                """
+        default: return nil
+        }
+        return body + "\n  Exit status: \(faultsExitStatus)\n"
+    }
 }
+

@@ -54,6 +54,9 @@ public struct Scenario: Sendable {
         case owner(cpu: Int, cell: String?)
         case online(CPUSet)
         case output(String)
+        /// The previous command never returned (the simulator stopped a wait that could
+        /// not end). Without it, a hang fails `jhsim run`.
+        case hang
     }
     public enum Step: Sendable {
         case command(argv: [String], text: String)
@@ -157,7 +160,7 @@ public struct Scenario: Sendable {
     }
 
     static func parseExpectation(_ w: [String], _ fail: (String) -> LabError) throws(LabError) -> Expectation {
-        guard let kind = w.first else { throw fail("expect needs: status, errno, ok, cell, no-cell, owner, online, output") }
+        guard let kind = w.first else { throw fail("expect needs: status, errno, ok, hang, cell, no-cell, owner, online, output") }
         let rest = Array(w.dropFirst())
         switch kind {
         case "status":
@@ -166,6 +169,9 @@ public struct Scenario: Sendable {
         case "ok":
             guard rest.isEmpty else { throw fail("usage: expect ok") }
             return .errno(nil)
+        case "hang":
+            guard rest.isEmpty else { throw fail("usage: expect hang") }
+            return .hang
         case "errno":
             guard rest.count == 1 else { throw fail("usage: expect errno NAME") }
             if rest[0] == "none" { return .errno(nil) }
@@ -200,7 +206,7 @@ public struct Scenario: Sendable {
             guard rest.count == 1 else { throw fail("usage: expect output 'TEXT' (quoted)") }
             return .output(rest[0])
         default:
-            throw fail("unknown expectation '\(kind)'; valid: status, errno, ok, cell, no-cell, owner, online, output")
+            throw fail("unknown expectation '\(kind)'; valid: status, errno, ok, hang, cell, no-cell, owner, online, output")
         }
     }
 }
@@ -221,6 +227,10 @@ struct ScenarioRunner {
         var commands = 0, expectations = 0
         let total = s.commandCount
         var failure: (line: Int, text: String, expected: String, got: String)? = nil
+        // A command that never returned, not yet acknowledged by `expect hang`: the next
+        // command (or the end) fails the run, so a hang is never reported as a pass.
+        var openHang: (line: Int, text: String, message: String)? = nil
+        var lastHung = false
         let ctx = MachineContext(factory: factory, baseDirectory: baseDirectory, runner: commandRunner)
         var transcript = Output()
         loop: for line in s.lines {
@@ -238,6 +248,10 @@ struct ScenarioRunner {
                     transcript.out("  (took \(r.end - r.start) of virtual time)\n")
                 }
             case .command(let argv, let text):
+                if let h = openHang {
+                    failure = (h.line, h.text, "the command returns", "it never returns (hang): \(h.message)")
+                    break loop
+                }
                 transcript.out("$ jhsim \(text)\n")
                 var cmdOut = Output()
                 let logBefore = session.log.count
@@ -258,6 +272,9 @@ struct ScenarioRunner {
                 lastStatus = status
                 lastErrno = session.log.count > logBefore ? session.records.last?.outcome.errno : nil
                 lastStdout = cmdOut.stdout
+                let hang = session.log.count > logBefore ? session.records.last?.outcome.hang : nil
+                lastHung = hang != nil
+                if let hang { openHang = (line.number, text, hang) }
                 commands += 1
                 if showProgress, total >= 50, commands % 10 == 0 || commands == total {
                     out.progress?("\r[\(commands)/\(total)] commands")
@@ -265,11 +282,16 @@ struct ScenarioRunner {
                 }
             case .expect(let e, let text):
                 expectations += 1
-                if let (expected, got) = check(e, session: session, status: lastStatus, errno: lastErrno, stdout: lastStdout) {
+                if e == .hang { openHang = nil }
+                if let (expected, got) = check(e, session: session, status: lastStatus, errno: lastErrno, stdout: lastStdout,
+                                               hung: lastHung) {
                     failure = (line.number, text, expected, got)
                     break loop
                 }
             }
+        }
+        if failure == nil, let h = openHang {
+            failure = (h.line, h.text, "the command returns", "it never returns (hang): \(h.message)")
         }
         if json {
             var obj: [(String, JSONValue)] = [
@@ -293,13 +315,19 @@ struct ScenarioRunner {
     }
 
     /// nil when the expectation holds, else (expected, got).
-    func check(_ e: Scenario.Expectation, session: LabSession, status: Int32?, errno: Errno?, stdout: String) -> (String, String)? {
+    func check(_ e: Scenario.Expectation, session: LabSession, status: Int32?, errno: Errno?, stdout: String,
+               hung: Bool = false) -> (String, String)? {
         switch e {
         case .status(let want):
             let got = status.map(String.init) ?? "(no command yet)"
             return status == want ? nil : ("exit status \(want)", "exit status \(got)")
         case .errno(let want):
-            if want == errno { return nil }
+            // `expect ok` (and `expect errno none`) also needs exit status 0: a command that
+            // failed before its ioctl (a missing file, a usage error) has no errno but failed.
+            if want == errno, want != nil || status == 0 { return nil }
+            if want == nil, errno == nil, let status, status != 0 {
+                return ("success", "exit status \(status) without an errno")
+            }
             return (want?.name ?? "success", errno?.name ?? (status == 0 ? "success" : "exit status \(status.map(String.init) ?? "-") without an errno"))
         case .cell(let name, let state, let cpus, let failed):
             guard let row = SysfsCells.read(session.box).first(where: { $0.name == name }) else {
@@ -323,6 +351,8 @@ struct ScenarioRunner {
         case .online(let want):
             let got = CPUSet((0..<session.parameters.cpus).filter { session.box.cpuStatus($0).online })
             return got == want ? nil : (want.rangeList, got.rangeList)
+        case .hang:
+            return hung ? nil : ("the command never returns (hang)", status.map { "it returned with exit status \($0)" } ?? "(no command yet)")
         case .output(let text):
             return stdout.contains(text) ? nil : ("output containing \(ScenarioLexer.quoteIfNeeded(text))", stdout.isEmpty ? "(no output)" : stdout)
         }

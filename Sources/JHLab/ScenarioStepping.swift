@@ -51,11 +51,13 @@ extension LabCommandRunner {
 extension Scenario.Expectation {
     /// Checks the expectation against the box and the previous command, as `jhsim run` does.
     /// - Returns: nil when it holds, else what was expected and what was found.
-    public func check(session: LabSession, status: Int32?, errno: Errno?, stdout: String) -> (expected: String, got: String)? {
+    /// - Parameter hung: whether the previous command never returned (for `expect hang`).
+    public func check(session: LabSession, status: Int32?, errno: Errno?, stdout: String,
+                      hung: Bool = false) -> (expected: String, got: String)? {
         let runner = ScenarioRunner(factory: session.factory, baseDirectory: "/",
                                     commandRunner: LabCommandRunner(factory: session.factory,
                                                                     environment: LabEnvironment(currentDirectory: "/")),
                                     showProgress: false)
-        return runner.check(self, session: session, status: status, errno: errno, stdout: stdout)
+        return runner.check(self, session: session, status: status, errno: errno, stdout: stdout, hung: hung)
     }
 }

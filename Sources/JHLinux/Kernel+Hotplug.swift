@@ -76,6 +76,7 @@ extension Kernel {
             try cpuUp(cpu, caller: caller)
             deviceOffline[cpu] = false
             record("add_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            onCPUOnline(cpu)
             return .changed
         } catch {
             record("add_cpu", "cpu=\(cpu)", result: .error(error), phase: .end)

@@ -34,6 +34,10 @@ public final class Kernel: @unchecked Sendable {
     /// Called after a CPU is dead at the end of a successful `cpu_down` (on the control
     /// CPU), for layers that track CPUs leaving Linux.
     public var onCPUOffline: (CPUID) -> Void = { _ in }
+    /// Called after a successful `add_cpu` brought a CPU online (an online-state hotplug
+    /// callback, `cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, …)`), for layers that track
+    /// CPUs coming back to Linux by any path, the admin's included.
+    public var onCPUOnline: (CPUID) -> Void = { _ in }
 
     /// Per-CPU hotplug state machines (`cpuhp_state`).
     var cpuhp: [CPUHotplugMachine]

@@ -19,6 +19,9 @@ public enum LinuxFaultSites {
     public static let sysfsCreate = "sysfs_create"
     public static let pciBind = "pci_bind"
 
+    /// The hotplug states, the only details hotplug sites are hit with.
+    static let hotplugStates = CPUHPState.allCases.map(\.cName)
+
     public static let all: [FaultSiteInfo] = [
         FaultSiteInfo(name: kmalloc, layer: .linux,
                       meaning: "kmalloc/kzalloc returns NULL (the caller sees ENOMEM); state= matches the call-site tag", defaultErrno: .noMemory),
@@ -31,16 +34,16 @@ public enum LinuxFaultSites {
                       defaultErrno: .interrupted),
         FaultSiteInfo(name: cpuDown, layer: .linux,
                       meaning: "a fallible teardown callback of cpu_down fails (state= names the CPUHP_ state; the CPU rolls back online)",
-                      defaultErrno: .busy, perCPU: true),
+                      defaultErrno: .busy, perCPU: true, details: hotplugStates),
         FaultSiteInfo(name: cpuUp, layer: .linux,
                       meaning: "a fallible PREPARE or ONLINE startup callback of cpu_up fails (the CPU rolls back offline)",
-                      defaultErrno: .noMemory, perCPU: true),
+                      defaultErrno: .noMemory, perCPU: true, details: hotplugStates),
         FaultSiteInfo(name: cpuUpBringup, layer: .linux,
                       meaning: "the AP does not come alive after INIT/SIPI: cpu_up fails with EIO after the 10 s wait",
-                      defaultErrno: .ioError, perCPU: true),
+                      defaultErrno: .ioError, perCPU: true, details: [CPUHPState.bringupCPU.cName]),
         FaultSiteInfo(name: cpuhpRollback, layer: .linux,
                       meaning: "a callback fails while undoing a failed cpu_down/cpu_up; the CPU stays in the intermediate state",
-                      defaultErrno: .busy, perCPU: true),
+                      defaultErrno: .busy, perCPU: true, details: hotplugStates),
         FaultSiteInfo(name: sysfsCreate, layer: .linux,
                       meaning: "creating a sysfs directory or attribute fails (ENOMEM); state= matches the path", defaultErrno: .noMemory),
         FaultSiteInfo(name: pciBind, layer: .linux,

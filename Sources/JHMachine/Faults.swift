@@ -29,9 +29,14 @@ public struct FaultSiteInfo: Hashable, Sendable {
     public var defaultErrno: Errno
     /// Whether hits carry a CPU number, so `cpu=` filters apply.
     public var perCPU: Bool
-    public init(name: String, layer: TraceLayer, meaning: String, defaultErrno: Errno, perCPU: Bool = false) {
+    /// Every detail (`state=`) a hit of this site can carry, when that set is fixed (the
+    /// hotplug states); nil when details are open-ended (kmalloc tags, sysfs paths).
+    /// A rule naming another detail could never fire, so it is refused.
+    public var details: [String]?
+    public init(name: String, layer: TraceLayer, meaning: String, defaultErrno: Errno, perCPU: Bool = false,
+                details: [String]? = nil) {
         self.name = name; self.layer = layer; self.meaning = meaning
-        self.defaultErrno = defaultErrno; self.perCPU = perCPU
+        self.defaultErrno = defaultErrno; self.perCPU = perCPU; self.details = details
     }
 }
 
@@ -96,6 +101,8 @@ public struct FaultRuleError: Error, Hashable, Sendable, CustomStringConvertible
 extension FaultRule {
     /// The keys a rule may carry after its site.
     public static let keys = "cpu, state, nth, after, count, prob, errno"
+    /// The largest `nth`, `after` or `count` a rule accepts (far beyond any run's hits).
+    public static let maxCount = 1_000_000_000
 
     /// Parses `SITE[:cpu=N][:state=S][:nth=N][:after=N][:count=N][:prob=P][:errno=E]`
     /// against a catalog of sites.
@@ -109,11 +116,28 @@ extension FaultRule {
             throw FaultRuleError(message: "unknown fault site '\(siteName)'; valid sites: \(valid)")
         }
         var rule = FaultRule(site: siteName, errno: info.defaultErrno)
+        var seen: Set<String> = []
+        /// A whole number in min…maxCount, with an error that says which bound was missed.
+        func count(_ key: String, _ v: String, min: Int) throws(FaultRuleError) -> Int {
+            guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw FaultRuleError(message: "bad \(key) '\(v)' in fault rule; expected a number ≥ \(min)")
+            }
+            guard let n = Int(v), n <= Self.maxCount else {
+                throw FaultRuleError(message: "\(key) '\(v)' in fault rule is too large; at most \(Self.maxCount)")
+            }
+            guard n >= min else { throw FaultRuleError(message: "bad \(key) '\(v)' in fault rule; expected a number ≥ \(min)") }
+            return n
+        }
         for part in parts.dropFirst() {
             let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else {
                 throw FaultRuleError(message: "bad fault rule part '\(part)'; expected key=value with key \(Self.keys)")
             }
+            let key = kv[0] == "detail" ? "state" : kv[0]
+            guard !seen.contains(key) else {
+                throw FaultRuleError(message: "fault rule '\(text)' gives \(key)= twice; a rule takes each key once")
+            }
+            seen.insert(key)
             switch kv[0] {
             case "cpu":
                 guard let c = Int(kv[1]), c >= 0, c < 4096 else {
@@ -123,22 +147,14 @@ extension FaultRule {
                     throw FaultRuleError(message: "fault site '\(siteName)' does not concern a CPU; drop cpu=")
                 }
                 rule.cpu = c
-            case "state", "detail": rule.detail = kv[1]
-            case "nth":
-                guard let n = Int(kv[1]), n >= 1 else {
-                    throw FaultRuleError(message: "bad nth '\(kv[1])' in fault rule; expected a number ≥ 1")
+            case "state", "detail":
+                if let valid = info.details, !valid.contains(kv[1]) {
+                    throw FaultRuleError(message: "fault site '\(siteName)' is never hit with state '\(kv[1])'; valid: \(valid.joined(separator: ", "))")
                 }
-                rule.nth = n
-            case "after":
-                guard let n = Int(kv[1]), n >= 0 else {
-                    throw FaultRuleError(message: "bad after '\(kv[1])' in fault rule; expected a number ≥ 0")
-                }
-                rule.after = n
-            case "count":
-                guard let n = Int(kv[1]), n >= 1 else {
-                    throw FaultRuleError(message: "bad count '\(kv[1])' in fault rule; expected a number ≥ 1")
-                }
-                rule.count = n
+                rule.detail = kv[1]
+            case "nth": rule.nth = try count("nth", kv[1], min: 1)
+            case "after": rule.after = try count("after", kv[1], min: 0)
+            case "count": rule.count = try count("count", kv[1], min: 1)
             case "prob":
                 guard let p = Double(kv[1]), p.isFinite, p > 0, p <= 1 else {
                     throw FaultRuleError(message: "bad prob '\(kv[1])' in fault rule; expected a probability 0 < P ≤ 1 (e.g. 0.25)")
@@ -161,17 +177,27 @@ extension FaultRule {
 /// The active fault plan and its deterministic hit counters.
 ///
 /// With no rules, `check` is one branch on an empty array. Counters are per rule, so the
-/// outcome depends only on the sequence of checked sites, never on timing. `prob=` rules
-/// draw from the injector's own generator, seeded apart from the machine's `rng`, so
-/// adding a rule never shifts any other random stream; it is drawn only at a hit the
-/// rule is eligible for.
+/// outcome depends only on the sequence of checked sites, never on timing. Each `prob=`
+/// rule draws from its own generator, seeded from the injector's seed and the rule's text
+/// (and how many identical rules precede it), so adding, removing or reordering another
+/// rule never shifts its stream; it is drawn only at a hit the rule is eligible for.
 public struct FaultInjector: Sendable, Codable {
     public private(set) var rules: [FaultRule] = []
-    private var hits: [Int] = []
+    /// How many hits matched each rule so far (eligible or not), by rule index: a rule
+    /// that ends a run with 0 here was never reached.
+    public private(set) var matched: [Int] = []
     /// How many hits each rule has failed so far, by rule index.
     public private(set) var fired: [Int] = []
-    /// The generator of `prob=` draws.
-    public private(set) var rng: SplitMix64
+    /// For each rule, the matching-hit numbers (1-based, as `nth=` counts) it failed: a
+    /// `prob=` rule's failures rewritten as deterministic `nth=` rules.
+    public private(set) var firedAt: [[Int]] = []
+    /// Every hit that was failed, in order (by any rule): what checkers ask instead of
+    /// reading the trace.
+    public private(set) var injections: [FaultSite] = []
+    /// The generators of `prob=` draws, one per rule.
+    private var streams: [SplitMix64] = []
+    /// The seed every rule's stream derives from (the run's seed).
+    public let seed: UInt64
     /// Every site checked, with how often (for coverage of sweeps), keyed by name.
     public private(set) var siteHits: [String: Int] = [:]
     /// Every site checked, in order, while `countsSites` is on (sweeps derive their
@@ -181,27 +207,35 @@ public struct FaultInjector: Sendable, Codable {
     /// update per check).
     public var countsSites = false
 
-    /// - Parameter seed: seeds the generator of `prob=` rules (a fault plan's run seed).
+    /// - Parameter seed: seeds the generators of `prob=` rules (a fault plan's run seed).
     public init(rules: [FaultRule] = [], seed: UInt64 = 0) {
-        self.rules = rules
-        hits = Array(repeating: 0, count: rules.count)
-        fired = Array(repeating: 0, count: rules.count)
-        rng = SplitMix64(seed: seed)
+        self.seed = seed
+        for r in rules { add(r) }
     }
 
     public mutating func add(_ rule: FaultRule) {
+        let twins = rules.filter { $0 == rule }.count
+        streams.append(Self.stream(seed: seed, rule: rule, occurrence: twins))
         rules.append(rule)
-        hits.append(0)
+        matched.append(0)
         fired.append(0)
+        firedAt.append([])
     }
-    public mutating func removeAll() {
-        rules.removeAll(); hits.removeAll(); fired.removeAll()
-    }
+    public mutating func removeAll() { removeLast(rules.count) }
     /// Drops the last `k` rules with their counters (a command's own rules appended to a
     /// plan that stays armed across commands).
     public mutating func removeLast(_ k: Int) {
         let k = min(max(k, 0), rules.count)
-        rules.removeLast(k); hits.removeLast(k); fired.removeLast(k)
+        rules.removeLast(k); matched.removeLast(k); fired.removeLast(k); firedAt.removeLast(k); streams.removeLast(k)
+    }
+
+    /// The `prob=` generator of a rule: the run's seed mixed with a stable 64-bit FNV-1a
+    /// hash of the rule's text and its occurrence among identical rules.
+    static func stream(seed: UInt64, rule: FaultRule, occurrence: Int) -> SplitMix64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(rule.description)#\(occurrence)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var mix = SplitMix64(seed: seed ^ h)
+        return SplitMix64(seed: mix.next())
     }
 
     /// The errno to fail this hit with, or nil to let it succeed.
@@ -213,14 +247,16 @@ public struct FaultInjector: Sendable, Codable {
         if rules.isEmpty { return nil }
         var verdict: Errno? = nil
         for i in rules.indices where rules[i].matches(site) {
-            hits[i] += 1
-            guard verdict == nil, rules[i].eligible(hit: hits[i], fired: fired[i]) else { continue }
+            matched[i] += 1
+            guard verdict == nil, rules[i].eligible(hit: matched[i], fired: fired[i]) else { continue }
             if let p = rules[i].prob, p < 1 {
                 // 53 random bits give a uniform Double in [0, 1).
-                let u = Double(rng.next() >> 11) * 0x1p-53
+                let u = Double(streams[i].next() >> 11) * 0x1p-53
                 guard u < p else { continue }
             }
             fired[i] += 1
+            firedAt[i].append(matched[i])
+            injections.append(site)
             verdict = rules[i].errno
         }
         return verdict

@@ -73,9 +73,15 @@ public struct Profile: Hashable, Sendable, Codable {
 
     public static func named(_ name: String) -> Profile? {
         switch name {
-        case "upstream": .upstream
-        case "fixed": .fixed
-        default: nil
+        case "upstream": return .upstream
+        case "fixed": return .fixed
+        default:
+            // `upstream-without-N`: upstream with quirk N alone corrected. The fault tools'
+            // `--compare-profiles` uses it to find the quirk behind a difference.
+            let prefix = "upstream-without-"
+            guard name.hasPrefix(prefix), let n = Int(name.dropFirst(prefix.count)),
+                  let q = Quirk.allCases.first(where: { $0.number == n }) else { return nil }
+            return Profile(name: name, quirks: upstream.quirks.subtracting([q]))
         }
     }
 

@@ -12,8 +12,16 @@ import Testing
         let r = runner(target, profile: profile)
         let report = try Sweep(runner: r).run()
         #expect(report.baselineFailures.isEmpty)
-        #expect(report.failing.isEmpty, "\(report.failing.prefix(3).map { $0.reproducer })")
-        #expect(report.exitStatus == 0)
+        if profile == "fixed" {
+            #expect(report.failing.isEmpty, "\(report.failing.prefix(3).map { $0.reproducer })")
+            #expect(report.exitStatus == 0)
+        } else {
+            // Upstream: only named quirks — PCI claims kept by a failed create (quirk 2), and
+            // a destroy whose add_cpu failed strands a CPU so disable stays EBUSY (quirk 5).
+            let named = Set(report.failing.flatMap(\.failures).map { "\($0.kind.rawValue) \($0.quirk?.number ?? 0)" })
+            #expect(named == ["quirk 2", "liveness 5"])
+            #expect(report.exitStatus == FailureClass.liveness.exitStatus)
+        }
         // Every site the fault-free run reaches has one run per hit, and each run's rule fired.
         let reached = Set(try r.run(FaultPlan(), countSites: true).checkedSites.map(\.name))
         #expect(Set(report.rows.map(\.coverage.site)) == reached)
@@ -71,9 +79,14 @@ import Testing
         let r = runner(try Self.target(), profile: profile)
         let sweep = try Sweep(runner: r).run()
         #expect(sweep.runs > 600)
-        #expect(sweep.failing.isEmpty, "\(sweep.failing.prefix(3).map(\.reproducer))")
+        // Only named quirks in upstream; nothing at all in fixed.
+        let unexplained = sweep.failing.filter { $0.failures.contains { $0.quirk == nil } }
+        #expect(unexplained.isEmpty, "\(unexplained.prefix(3).map(\.reproducer))")
+        if profile == "fixed" { #expect(sweep.failing.isEmpty) }
         let campaign = try Campaign(runner: r, seed: 3, runs: 200, rulesPerRun: 4).run()
-        #expect(campaign.exitStatus == 0, "\(campaign.records.compactMap { $0.minimal?.reproducer }.prefix(3))")
+        let bad = campaign.failing.filter { $0.failures.contains { $0.quirk == nil } }
+        #expect(bad.isEmpty, "\(bad.compactMap { $0.minimal?.reproducer }.prefix(3))")
+        if profile == "fixed" { #expect(campaign.exitStatus == 0) }
     }
 
     @Test func theFixedProfileRemapsWhatAFailedStartUnmapped() throws {
