@@ -202,13 +202,18 @@ struct MachineContext {
                  caps: String? = nil, session: LabSession, _ out: inout Output) throws -> Int32 {
         let line = commandLine ?? Self.describe(command)
         func perform(_ action: LabAction) throws -> ActionOutcome {
+            let o: ActionOutcome
             do {
-                return try session.perform(LoggedCommand(action: action, faults: faults,
-                                                         signalAfterNanoseconds: signalAfter, commandLine: line,
-                                                         caps: caps))
+                o = try session.perform(LoggedCommand(action: action, faults: faults,
+                                                      signalAfterNanoseconds: signalAfter, commandLine: line,
+                                                      caps: caps))
             } catch {
                 throw UsageError(message: "bad --fault rule: \(error.message)")
             }
+            for rule in o.unfiredFaults {
+                out.err("jhsim: --fault '\(rule)' never fired: no step of this command hit it (`jhsim faults list` shows where each site is)\n")
+            }
+            return o
         }
         /// perror-style failure, exit status 1, like tools/jailhouse.c.
         func ioctlResult(_ o: ActionOutcome, _ name: String) -> Int32 {
@@ -330,7 +335,9 @@ struct MachineContext {
             let records = session.records
             if let chrome {
                 let json = ChromeTrace.render(session)
-                try runner.write(json, to: runner.absolute(chrome, base: baseDirectory))
+                // Outputs land in the current directory, never next to a scenario: running
+                // Docs/scenarios/09-timeline.jhsim from a clone must not touch Docs/.
+                try runner.write(json, to: runner.absolute(chrome))
                 if last == nil && !explain { return 0 }
             }
             guard !records.isEmpty else {
@@ -343,7 +350,7 @@ struct MachineContext {
         case .drawTimeline(let output):
             let svg = TimelineSVG.render(session)
             if let output {
-                try runner.write(svg, to: runner.absolute(output, base: baseDirectory))
+                try runner.write(svg, to: runner.absolute(output))
             } else {
                 out.out(svg)
             }

@@ -45,8 +45,8 @@ public enum StatesDOT {
     static let cell = Machine(
         id: "cell", title: "Non-root cell (comm region cell_state, hypervisor/control.c)",
         nodes: [
-            Node(id: "none", label: "", x: 60, y: 600, shape: .point),
-            Node(id: "shut_down", label: "shut down\n(CPUs parked)", x: 200, y: 600),
+            Node(id: "none", label: "", x: 45, y: 600, shape: .point),
+            Node(id: "shut_down", label: "shut down\n(CPUs parked)", x: 250, y: 600),
             Node(id: "loadable", label: "shut down, loadable\n(loadable regions in root)", x: 470, y: 470),
             Node(id: "running", label: "running", x: 470, y: 760),
             Node(id: "locked", label: "running/locked", x: 230, y: 900),
@@ -66,7 +66,7 @@ public enum StatesDOT {
             Edge(from: "running", to: "failed", label: "all CPUs panic-park\nor reply timeout", bend: 20),
             Edge(from: "running", to: "commrev", label: "inmate has wrong\ncomm ABI", bend: 10),
             Edge(from: "running", to: "shut_down", label: "inmate shuts down", bend: 40),
-            Edge(from: "shut_down", to: "gone", label: "CELL_DESTROY", bend: 0),
+            Edge(from: "shut_down", to: "gone", label: "CELL_DESTROY", bend: -22),
             Edge(from: "loadable", to: "gone", label: "CELL_DESTROY", bend: 20),
             Edge(from: "running", to: "gone", label: "CELL_DESTROY\n(consent)", bend: -20),
             Edge(from: "failed", to: "gone", label: "CELL_DESTROY", bend: -20),
