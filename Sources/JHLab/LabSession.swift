@@ -66,9 +66,13 @@ public final class LabSession {
         let start = m.now
         m.record(LabTrace.command, text: command.commandLine)
         var injector = armedFaults
+        let ownRules = injector.rules.count..<(injector.rules.count + rules.count)
         for r in rules { injector.add(r) }
         m.faults = injector
-        let outcome = execute(command)
+        var outcome = execute(command)
+        // A rule of this command that never fired points at a typo or a site the command
+        // does not reach; say so rather than let the run look fault-free by accident.
+        outcome.unfiredFaults = zip(ownRules, command.faults).filter { m.faults.fired[$0.0] == 0 }.map(\.1)
         armedFaults = m.faults
         armedFaults.removeLast(rules.count)
         m.faults = FaultInjector()
