@@ -44,6 +44,7 @@ public enum Help {
       dmesg                          the simulated kernel log (printk ring)
       trace [--last N|--all] [--explain] [--chrome FILE.json]
       draw timeline [-o FILE.svg]    CPU ownership over virtual time
+      draw html [-o FILE.html]       an offline page that walks the trace step by step
       draw states [--format dot|svg] [-o FILE]  hotplug and cell state machines
       run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]
       demo                           the guided tour (no files needed)
@@ -194,14 +195,19 @@ public enum Help {
             """
         case "draw": """
             usage: jhsim draw timeline [-o FILE.svg]
+                   jhsim draw html [-o FILE.html]
                    jhsim draw states [--format dot|svg] [-o FILE]
 
               timeline   CPU ownership over virtual time as SVG, one column per command
+              html       one self-contained page (opens offline in any browser): the CPU lanes,
+                         and a step control that walks the trace with each step's explanation,
+                         its C function, the cell list and offlined_cpus at that step
+                         (FILE.html#step=N opens it at step N)
               states     the CPU hotplug and cell state machines, as Graphviz DOT (default)
                          or as SVG (--format svg, or an -o file ending in .svg): no Graphviz needed
               -o FILE    write to FILE instead of standard output
 
-            Options (timeline only):
+            Options (timeline and html):
             \(labOption)
             """
         case "run": """

@@ -27,6 +27,7 @@ enum MachineCommand {
     case inmate(CellSelector, String)
     case trace(last: Int?, explain: Bool, chrome: String?)
     case drawTimeline(output: String?)
+    case drawHTML(output: String?)
     case dmesg
 
     /// Parses argv (program name dropped) with tools/jailhouse.c's rules where the
@@ -100,17 +101,17 @@ enum MachineCommand {
             }
             return .trace(last: last, explain: explain, chrome: chrome)
         case "draw":
-            guard let what = a.popFirst(), what == "timeline" else {
-                throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg] | draw states [--format dot|svg] [-o FILE]")
+            guard let what = a.popFirst(), what == "timeline" || what == "html" else {
+                throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg] | draw html [-o FILE.html] | draw states [--format dot|svg] [-o FILE]")
             }
             var output: String? = nil
             while let o = a.popFirst() {
                 guard o == "-o" || o == "--output", let v = a.popFirst() else {
-                    throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg]")
+                    throw UsageError(message: what == "html" ? "usage: jhsim draw html [-o FILE.html]" : "usage: jhsim draw timeline [-o FILE.svg]")
                 }
                 output = v
             }
-            return .drawTimeline(output: output)
+            return what == "html" ? .drawHTML(output: output) : .drawTimeline(output: output)
         case "cell":
             guard let sub = a.popFirst() else {
                 throw UsageError(message: "cell needs a subcommand: create, list, load, start, shutdown, destroy, stats")
@@ -233,7 +234,7 @@ struct MachineContext {
         }
         if !faults.isEmpty {
             switch command {
-            case .cellList, .cpus, .console, .trace, .drawTimeline, .cellStats, .dmesg:
+            case .cellList, .cpus, .console, .trace, .drawTimeline, .drawHTML, .cellStats, .dmesg:
                 throw UsageError(message: "--fault applies to commands that run the machine, not to read-only views")
             default: break
             }
@@ -346,6 +347,14 @@ struct MachineContext {
             }
             let n = min(last ?? 1, records.count)
             out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events, explain: explain))
+            return 0
+        case .drawHTML(let output):
+            let html = Explorer.render(session)
+            if let output {
+                try runner.write(html, to: runner.absolute(output))
+            } else {
+                out.out(html)
+            }
             return 0
         case .drawTimeline(let output):
             let svg = TimelineSVG.render(session)
