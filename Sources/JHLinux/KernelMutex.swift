@@ -74,7 +74,9 @@ extension Kernel {
             throw .deadlock
         }
         let start = machine.now
+        let phase = machine.beginPhase(.lockWait)
         machine.wait(until: freeAt)
+        machine.endPhase(phase)
         let waited = machine.now - start
         m.totalWait = m.totalWait + waited
         record("mutex_wait", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue) waited=\(waited.nanoseconds)",

@@ -20,7 +20,7 @@ struct JHSim: ParsableCommand {
         subcommands: [
             LabCmd.self, EnableCmd.self, DisableCmd.self, ConsoleCmd.self, CellCmd.self,
             CPUCmd.self, CPUsCmd.self, InmateCmd.self, TraceCmd.self, DrawCmd.self, RunCmd.self,
-            DemoCmd.self, FaultsCmd.self, QuirksCmd.self, ConfigCommand.self,
+            DemoCmd.self, FaultsCmd.self, QuirksCmd.self, ConfigCommand.self, BenchCmd.self,
         ]
     )
 
