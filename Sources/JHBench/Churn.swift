@@ -83,6 +83,9 @@ public struct ChurnResult: Sendable {
     public var cycles: Int
     /// Wall time of the churn loop, setup excluded.
     public var wallNs: UInt64
+    /// CPU time (user + system, every thread) the process used during the loop: on a
+    /// shared machine it moves less than wall time when other work takes the CPUs.
+    public var cpuNs: UInt64
     /// Wall time per cycle: one process's create plus its destroy.
     public var perCycle: LatencyHistogram
     public var create: ModelledOperation
@@ -102,6 +105,8 @@ public struct ChurnResult: Sendable {
     public var virtualEndNs: UInt64
 
     public var cyclesPerSecond: Double { wallNs > 0 ? Double(cycles) / (Double(wallNs) / 1e9) : 0 }
+    /// Cycles per second of CPU time used.
+    public var cyclesPerCPUSecond: Double { cpuNs > 0 ? Double(cycles) / (Double(cpuNs) / 1e9) : 0 }
     public var mallocsPerCycle: Double? { mallocs.map { cycles > 0 ? Double($0) / Double(cycles) : 0 } }
     public var handoffsPerCycle: Double? { handoffs.map { cycles > 0 ? Double($0) / Double(cycles) : 0 } }
     /// The cycles/s a run would reach if every handoff cost `handoffNs` and nothing else
@@ -189,6 +194,7 @@ public struct ChurnBench: Sendable {
         let dispatch = machine.executor as? DispatchExecutor
         let handoffsBefore = dispatch?.handoffCount ?? 0
         let mallocsBefore = allocations.read()
+        let cpuBefore = processCPUNanoseconds()
         let loopStart = monotonicNanoseconds()
         state.loopStart = loopStart
         var cycleWall = [UInt64](repeating: 0, count: o.processes)
@@ -215,6 +221,7 @@ public struct ChurnBench: Sendable {
             }
         }
         let wall = monotonicNanoseconds() &- loopStart
+        let cpu = processCPUNanoseconds() &- cpuBefore
         let mallocsAfter = allocations.read()
         let handoffs = dispatch.map { $0.handoffCount - handoffsBefore }
         if let failure = state.failure { throw BenchFailure(failure) }
@@ -227,7 +234,7 @@ public struct ChurnBench: Sendable {
         }
         let rss = peakRSSBytes()
         let handoffNs = dispatch == nil ? nil : HandoffProbe.measure()
-        return ChurnResult(options: o, workload: workload, cycles: completed, wallNs: wall, perCycle: histogram,
+        return ChurnResult(options: o, workload: workload, cycles: completed, wallNs: wall, cpuNs: cpu, perCycle: histogram,
                            create: state.create, destroy: state.destroy, mallocs: mallocs, mallocReason: reason,
                            peakRSSBytes: rss, handoffs: handoffs, handoffNs: handoffNs,
                            traceHash: machine.trace.hashHex, virtualEndNs: machine.horizon.nanoseconds)

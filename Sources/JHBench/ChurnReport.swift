@@ -20,6 +20,7 @@ public enum ChurnReport {
             ("per cycle p99", duration(r.perCycle.percentile(99))),
             ("per cycle max", duration(r.perCycle.max)),
             ("loop total", duration(r.wallNs)),
+            ("CPU time per cycle", duration(r.cycles > 0 ? r.cpuNs / UInt64(r.cycles) : 0) + " (all threads; \(grouped(r.cyclesPerCPUSecond)) cycles per CPU-second)"),
             ("mallocs per cycle", r.mallocsPerCycle.map { grouped($0) } ?? "n/a (\(r.mallocReason ?? "not measured"))"),
             ("peak RSS", bytes(r.peakRSSBytes)),
         ]
@@ -70,6 +71,8 @@ public enum ChurnReport {
             ("wallP50Ns", .int(Int64(r.perCycle.percentile(50)))),
             ("wallP99Ns", .int(Int64(r.perCycle.percentile(99)))),
             ("wallMaxNs", .int(Int64(r.perCycle.max))),
+            ("cpuNs", .int(Int64(r.cpuNs))),
+            ("cyclesPerCPUSecond", number(r.cyclesPerCPUSecond)),
             ("virtualCreateNs", .int(Int64(r.create.meanNs))),
             ("virtualDestroyNs", .int(Int64(r.destroy.meanNs))),
             ("virtualCreateMaxNs", .int(Int64(r.create.maxNs))),

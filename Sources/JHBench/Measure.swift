@@ -19,6 +19,14 @@ public func peakRSSBytes() -> UInt64 {
     return UInt64(max(0, usage.ru_maxrss)) * 1024
 }
 
+/// CPU time (user + system) the whole process has used so far, every thread included.
+public func processCPUNanoseconds() -> UInt64 {
+    var usage = rusage()
+    guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+    func ns(_ t: timeval) -> UInt64 { UInt64(max(0, t.tv_sec)) * 1_000_000_000 + UInt64(max(0, t.tv_usec)) * 1000 }
+    return ns(usage.ru_utime) + ns(usage.ru_stime)
+}
+
 /// Reads the process's allocation count, when the executable can count them.
 ///
 /// The `jhsim` executable interposes malloc (Sources/CMallocCounter) and passes its
