@@ -6,7 +6,7 @@ import JHMachine
 public enum BenchCLI {
     public static let usage = """
         usage: jhsim bench churn [--cpus N] [--cell-cpus K] [--cycles M | --seconds S] [--executor dispatch|inline]
-                                 [--processes P] [--seed S] [--json]
+                                 [--processes P] [--trace off|hash|full] [--seed S] [--json]
                jhsim bench sweep [SCENARIO] [--max-runs N] [--json]
         """
 
@@ -76,6 +76,12 @@ public enum BenchCLI {
                     let v = try value()
                     guard let s = UInt64(v) else { throw BenchUsageError("--seed takes a non-negative 64-bit number, not '\(v)'") }
                     o.seed = s
+                case "--trace":
+                    let v = try value()
+                    guard let level = TraceLevel(rawValue: v) else {
+                        throw BenchUsageError("--trace takes off, hash or full, not '\(v)'")
+                    }
+                    o.traceLevel = level
                 case "--json": json = true
                 default:
                     throw BenchUsageError("unknown argument '\(a)' for bench churn")

@@ -99,8 +99,11 @@ public struct ChurnResult: Sendable {
     public var handoffs: Int?
     public var handoffNs: UInt64?
     /// Determinism hash of the run's trace (same seed and options ⇒ same hash, on both
-    /// executors, when the run is bounded by cycles).
-    public var traceHash: String
+    /// executors and at `hash` and `full`, when the run is bounded by cycles); nil at `off`.
+    public var traceHash: String?
+    /// Events recorded, and events still kept at the end (0 below `full`).
+    public var traceEventsRecorded: UInt64
+    public var traceEventsKept: Int
     /// Virtual time at the end of the run.
     public var virtualEndNs: UInt64
 
@@ -139,7 +142,8 @@ public struct ChurnBench: Sendable {
     public func run(progress: ((Double, String) -> Void)? = nil) throws -> ChurnResult {
         try options.validate()
         let o = options
-        let rig = try ChurnRig(cpus: o.cpus, cellCPUs: o.cellCPUs, processes: o.processes, executor: o.executor, seed: o.seed)
+        let rig = try ChurnRig(cpus: o.cpus, cellCPUs: o.cellCPUs, processes: o.processes, executor: o.executor, seed: o.seed,
+                               traceLevel: o.traceLevel)
         let box = rig.box, workload = rig.workload
         let machine = box.machine
         machine.phaseLedger = PhaseLedger()
@@ -237,7 +241,9 @@ public struct ChurnBench: Sendable {
         return ChurnResult(options: o, workload: workload, cycles: completed, wallNs: wall, cpuNs: cpu, perCycle: histogram,
                            create: state.create, destroy: state.destroy, mallocs: mallocs, mallocReason: reason,
                            peakRSSBytes: rss, handoffs: handoffs, handoffNs: handoffNs,
-                           traceHash: machine.trace.hashHex, virtualEndNs: machine.horizon.nanoseconds)
+                           traceHash: o.traceLevel == .off ? nil : machine.trace.hashHex,
+                           traceEventsRecorded: machine.trace.recordedCount, traceEventsKept: machine.trace.events.count,
+                           virtualEndNs: machine.horizon.nanoseconds)
     }
 }
 

@@ -25,14 +25,17 @@ public struct ChurnOptions: Sendable, Hashable {
     /// Simulated processes churning different cells at once.
     public var processes = 1
     public var seed: UInt64 = 1
+    /// How much of the trace the run keeps: `off` (the default, leanest), `hash` (nothing
+    /// kept, determinism hash computed) or `full` (events kept up to a small capacity).
+    public var traceLevel = TraceLevel.off
 
     public static let maxCycles = 100_000_000
     public static let maxSeconds = 86_400.0
 
     public init(cpus: Int = 4, cellCPUs: Int = 1, stop: Stop = .cycles(1000), executor: ExecutorKind = .dispatch,
-                processes: Int = 1, seed: UInt64 = 1) {
+                processes: Int = 1, seed: UInt64 = 1, traceLevel: TraceLevel = .off) {
         self.cpus = cpus; self.cellCPUs = cellCPUs; self.stop = stop; self.executor = executor
-        self.processes = processes; self.seed = seed
+        self.processes = processes; self.seed = seed; self.traceLevel = traceLevel
     }
 
     /// Rejects combinations that cannot run, with the reason.

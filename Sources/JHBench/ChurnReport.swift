@@ -11,7 +11,7 @@ public enum ChurnReport {
         let o = r.options
         let who = o.processes == 1 ? "of a \(o.cellCPUs)-CPU cell" : "by \(o.processes) processes, each with its own \(o.cellCPUs)-CPU cell,"
         var s = "jhsim bench churn: \(r.cycles) create+destroy cycles \(who) on \(r.workload.machineName) (\(o.cpus) CPUs), "
-            + "\(o.executor.rawValue) executor, seed \(o.seed)\n"
+            + "\(o.executor.rawValue) executor, trace \(o.traceLevel.rawValue), seed \(o.seed)\n"
         if let note = r.workload.note { s += "note: \(note)\n" }
         s += "\nwall clock (this simulator on this machine)\n"
         var rows: [(String, String)] = [
@@ -47,7 +47,8 @@ public enum ChurnReport {
             let perReal = Double(r.create.meanNs) / 1e9 * r.cyclesPerSecond
             s += "\nOne modelled create (\(duration(r.create.meanNs))) lasts as long as \(grouped(perReal)) simulated create+destroy cycles here.\n"
         }
-        s += "trace hash \(r.traceHash)\n"
+        s += "trace: \(o.traceLevel.rawValue), \(grouped(Double(r.traceEventsRecorded))) events recorded, \(r.traceEventsKept) kept"
+            + (r.traceHash.map { ", hash \($0)" } ?? "") + "\n"
         return s
     }
 
@@ -90,7 +91,10 @@ public enum ChurnReport {
             ("handoffsPerCycle", number(r.handoffsPerCycle)),
             ("handoffLimitCyclesPerSecond", number(r.handoffLimitCyclesPerSecond)),
             ("handoffEfficiency", number(r.handoffEfficiency)),
-            ("traceHash", .string(r.traceHash)),
+            ("traceLevel", .string(o.traceLevel.rawValue)),
+            ("traceEventsRecorded", .int(Int64(r.traceEventsRecorded))),
+            ("traceEventsKept", .int(Int64(r.traceEventsKept))),
+            ("traceHash", r.traceHash.map { .string($0) } ?? .null),
         ]
         return .object(pairs)
     }

@@ -11,12 +11,13 @@ public final class ChurnRig {
 
     /// Builds and enables the machine `ChurnWorkload.make` picks for these sizes.
     /// - Throws: `BenchUsageError` for impossible sizes, `BenchFailure` when enable fails.
-    public init(cpus: Int, cellCPUs: Int, processes: Int = 1, executor: ExecutorKind, seed: UInt64 = 1) throws {
+    public init(cpus: Int, cellCPUs: Int, processes: Int = 1, executor: ExecutorKind, seed: UInt64 = 1,
+                traceLevel: TraceLevel = .off) throws {
         try ChurnOptions(cpus: cpus, cellCPUs: cellCPUs, stop: .cycles(max(1, processes)), executor: executor,
                          processes: processes, seed: seed).validate()
         workload = ChurnWorkload.make(cpus: cpus, cellCPUs: cellCPUs, processes: processes)
-        box = try SimulatedBox(cpus: cpus, seed: seed, executor: executor)
-        // Keep the kept trace short; its hash still covers every event.
+        box = try SimulatedBox(cpus: cpus, seed: seed, executor: executor, traceLevel: traceLevel)
+        // At `full`, keep the kept trace short; its hash still covers every event.
         box.machine.trace.capacity = 1 << 12
         let system = workload.systemConfig
         let enabled = try run { (t: JailhouseTool) throws(SimulationHang) -> Int64 in try t.enable(system) }

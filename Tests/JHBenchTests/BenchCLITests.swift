@@ -20,6 +20,7 @@ import Testing
         (["churn", "--cycles"], "needs a value"),
         (["churn", "--cycles", "ten"], "whole number"),
         (["churn", "--frobnicate"], "unknown argument"),
+        (["churn", "--trace", "some"], "off, hash or full"),
         (["sweep", "--max-runs", "0"], "--max-runs takes"),
         (["sweep", "a.scenario", "b.scenario"], "one scenario file"),
         (["warp"], "unknown bench subcommand"),
@@ -40,9 +41,9 @@ import Testing
 
     @Test func goodArgumentsParse() throws {
         let c = try BenchCLI.parse(["churn", "--cpus=64", "--cell-cpus", "8", "--seconds", "1.5", "--executor", "inline",
-                                    "--processes", "2", "--seed", "7", "--json"])
-        #expect(c == .churn(ChurnOptions(cpus: 64, cellCPUs: 8, stop: .seconds(1.5), executor: .inline, processes: 2, seed: 7),
-                            json: true))
+                                    "--processes", "2", "--seed", "7", "--trace", "hash", "--json"])
+        #expect(c == .churn(ChurnOptions(cpus: 64, cellCPUs: 8, stop: .seconds(1.5), executor: .inline, processes: 2, seed: 7,
+                                         traceLevel: .hash), json: true))
         #expect(try BenchCLI.parse(["churn"]) == .churn(ChurnOptions(), json: false))
         #expect(try BenchCLI.parse(["sweep", "x.scenario", "--max-runs", "3"]) == .sweep(scenario: "x.scenario", maxRuns: 3, json: false))
     }

@@ -86,10 +86,28 @@ func object(_ value: JSONValue) throws -> [String: Any] {
     }
 
     @Test func bothExecutorsRunTheSameSimulation() throws {
-        let a = try ChurnBench(options: ChurnOptions(stop: .cycles(4), executor: .inline, processes: 2)).run()
-        let b = try ChurnBench(options: ChurnOptions(stop: .cycles(4), executor: .dispatch, processes: 2)).run()
-        #expect(a.traceHash == b.traceHash)
+        let a = try ChurnBench(options: ChurnOptions(stop: .cycles(4), executor: .inline, processes: 2, traceLevel: .hash)).run()
+        let b = try ChurnBench(options: ChurnOptions(stop: .cycles(4), executor: .dispatch, processes: 2, traceLevel: .hash)).run()
+        #expect(a.traceHash != nil && a.traceHash == b.traceHash)
         #expect(a.create == b.create && a.destroy == b.destroy)
+    }
+
+    @Test func traceLevelsChangeWhatIsKeptNotWhatHappens() throws {
+        func run(_ level: TraceLevel, cycles: Int) throws -> ChurnResult {
+            try ChurnBench(options: ChurnOptions(stop: .cycles(cycles), executor: .inline, processes: 2, traceLevel: level)).run()
+        }
+        let off = try run(.off, cycles: 6), hash = try run(.hash, cycles: 6), full = try run(.full, cycles: 6)
+        #expect(off.create == hash.create && hash.create == full.create)
+        #expect(off.destroy == full.destroy && off.virtualEndNs == full.virtualEndNs)
+        #expect(off.traceHash == nil && hash.traceHash == full.traceHash)
+        #expect(off.traceEventsRecorded == full.traceEventsRecorded)
+        #expect(off.traceEventsKept == 0 && hash.traceEventsKept == 0 && full.traceEventsKept > 0)
+        // A longer lean run keeps no more than a short one: memory does not grow with cycles.
+        let long = try run(.hash, cycles: 30)
+        #expect(long.traceEventsRecorded > 4 * hash.traceEventsRecorded)
+        #expect(long.traceEventsKept == 0)
+        let j = try object(ChurnReport.json(off))
+        #expect(j["traceLevel"] as? String == "off" && j["traceHash"] is NSNull)
     }
 
     @Test func secondsBoundRunStops() throws {
