@@ -52,6 +52,7 @@ public enum Help {
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
       quirks                         upstream quirks and whether the lab's profile has them
       config list|check|show|build|synth  built-in and binary configurations
+      bench churn|sweep              measure the simulator (Docs/benchmarks.md)
       help [COMMAND], --version, --help
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
@@ -64,7 +65,7 @@ public enum Help {
 
     /// The commands `help COMMAND` knows, for "did you mean".
     static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "trace",
-                           "draw", "run", "demo", "faults", "quirks", "config", "help"]
+                           "draw", "run", "demo", "faults", "quirks", "config", "bench", "help"]
 
     static let labOption = "  --lab DIR        the lab to use (default $JHSIM_LAB, else ./.jhsim)\n"
     static let machineOptions = labOption + """
@@ -263,6 +264,16 @@ public enum Help {
 
             Built-in names (`jhsim config list`) work wherever a config file goes.
             `jhsim config SUB --help` describes each subcommand's options.
+
+            """
+        case "bench": """
+            usage: jhsim bench churn [--cpus N] [--cell-cpus K] [--cycles M | --seconds S]
+                                     [--executor dispatch|inline] [--processes P]
+                                     [--trace off|hash|full] [--json]
+                   jhsim bench sweep SCENARIO [--json]
+
+            Measures the simulator itself (wall clock never enters a run). `jhsim bench --help`
+            describes every option; Docs/benchmarks.md explains every figure.
 
             """
         case "help": """

@@ -9,15 +9,15 @@ import JHLab
 /// Every learner-facing command (the ones that mirror tools/jailhouse.c and the
 /// simulator's own: lab, cpus, trace, draw, run, faults, …) goes to JHLab's runner as is,
 /// so parsing, help texts and exit statuses are the same in-process (tests) and here.
-/// Only `config …` is parsed by swift-argument-parser.
+/// Only `config …` and `bench …` are parsed by swift-argument-parser.
 @main
 struct JHSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jhsim",
         abstract: "A deterministic simulator of the Jailhouse partitioning hypervisor.",
-        discussion: "Run `jhsim --help` for every command; this parser only handles `jhsim config`.",
+        discussion: "Run `jhsim --help` for every command; this parser only handles `jhsim config` and `jhsim bench`.",
         version: "jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)",
-        subcommands: [ConfigCommand.self]
+        subcommands: [ConfigCommand.self, BenchCmd.self]
     )
 
     /// Lets `--lab DIR`, `--fault RULE` and `--caps TEXT` also come before the command name
@@ -50,11 +50,11 @@ struct JHSim: ParsableCommand {
         } else {
             args = moved + args
         }
-        // `jhsim help config [SUB]` is `jhsim config [SUB] --help`.
-        if args.first == "help", args.dropFirst().first == "config" {
+        // `jhsim help config|bench [SUB]` is `jhsim config|bench [SUB] --help`.
+        if args.first == "help", let what = args.dropFirst().first, what == "config" || what == "bench" {
             args = Array(args.dropFirst()) + ["--help"]
         }
-        guard args.first == "config" else {
+        guard args.first == "config" || args.first == "bench" else {
             do { try forward(args) } catch { exit(withError: error) }
             return
         }
