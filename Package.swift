@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "JHDriver", targets: ["JHDriver"]),
         .library(name: "JHLab", targets: ["JHLab"]),
         .library(name: "JHFaults", targets: ["JHFaults"]),
+        // LD_PRELOAD library: the real `jailhouse` tool (and chcpu, a shell) on a lab.
+        .library(name: "jhsim-preload", type: .dynamic, targets: ["JHSimPreload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +54,9 @@ let package = Package(
         .target(name: "JHFaults", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab",
         ]),
+        // libjhsim-preload.so: plain C, so a program that preloads it and never touches a
+        // Jailhouse path starts no runtime and no thread (Docs/real-tool.md).
+        .target(name: "JHSimPreload", cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fvisibility=hidden"])]),
         .executableTarget(name: "jhsim", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab", "JHFaults",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -42,6 +42,9 @@ public enum Help {
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
       quirks                         upstream quirks and whether the lab's profile has them
       config ...                     check, show, build configurations
+      exec [--] COMMAND [ARG]...     run a real program (the real `jailhouse`, chcpu, a shell)
+                                     on the lab through libjhsim-preload (Docs/real-tool.md)
+      preload-path                   where libjhsim-preload.so is, for LD_PRELOAD
       --version, --help
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
@@ -85,6 +88,15 @@ public enum Help {
 
             """
         case "quirks": "usage: jhsim quirks\n"
+        case "exec": """
+            usage: jhsim exec [--lab DIR] [--fault RULE]... [--] COMMAND [ARG]...
+              Runs COMMAND with libjhsim-preload.so preloaded and the lab selected: its
+              /dev/jailhouse and the simulated sysfs (/sys/devices/jailhouse,
+              /sys/devices/system/cpu) are the lab's. --fault rules apply to each ioctl
+              and sysfs write it makes (JHSIM_FAULT).
+
+            """
+        case "preload-path": "usage: jhsim preload-path\n"
         default: nil
         }
     }
