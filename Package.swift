@@ -56,7 +56,7 @@ let package = Package(
         ]),
         // libjhsim-preload.so: plain C, so a program that preloads it and never touches a
         // Jailhouse path starts no runtime and no thread (Docs/real-tool.md).
-        .target(name: "JHSimPreload", cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-fvisibility=hidden"])]),
+        .target(name: "JHSimPreload", cSettings: [.define("_GNU_SOURCE")]),
         .executableTarget(name: "jhsim", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab", "JHFaults",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

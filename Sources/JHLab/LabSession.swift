@@ -71,7 +71,7 @@ public final class LabSession {
         let start = m.now
         // A real program's request (libjhsim-preload) is told apart from a jhsim command,
         // so its line is shown as the program's own argv.
-        m.record(.user, command.viaPreload == true ? "program" : "command", command.commandLine)
+        m.record(command.viaPreload == true ? LabTrace.program : LabTrace.command, text: command.commandLine)
         var injector = armedFaults
         for r in rules { injector.add(r) }
         m.faults = injector
@@ -97,7 +97,7 @@ public final class LabSession {
         m.wait(until: m.horizon)
         let done: TraceResult = outcome.hang != nil ? .value(-1)
             : outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result))
-        m.record(.user, "done", outcome.hang != nil ? command.commandLine + " (never returns)" : command.commandLine, result: done)
+        m.record(outcome.hang != nil ? LabTrace.doneHang : LabTrace.done, result: done, text: command.commandLine)
         log.append(command)
         records.append(CommandRecord(
             index: records.count, commandLine: command.commandLine, firstSeq: firstSeq,
