@@ -43,12 +43,12 @@
 
 #include "jhsim_preload.h"
 
-/* Only the interposed functions (EXPORT) are visible outside the library. */
-#pragma GCC visibility push(hidden)
-
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on LP64");
 
 extern char **environ;
+
+/* Only the interposed functions (EXPORT) are visible outside the library. */
+#pragma GCC visibility push(hidden)
 
 #define EXPORT __attribute__((visibility("default")))
 
