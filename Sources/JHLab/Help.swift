@@ -53,6 +53,9 @@ public enum Help {
       quirks                         upstream quirks and whether the lab's profile has them
       config list|check|show|build|synth  built-in and binary configurations
       bench churn|sweep              measure the simulator (Docs/benchmarks.md)
+      exec [--] COMMAND [ARG]...     run a real program (the real `jailhouse`, chcpu, a shell)
+                                     on the lab through libjhsim-preload (Docs/real-tool.md)
+      preload-path                   where libjhsim-preload.so is, for LD_PRELOAD
       help [COMMAND], --version, --help
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
@@ -65,7 +68,7 @@ public enum Help {
 
     /// The commands `help COMMAND` knows, for "did you mean".
     static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "trace",
-                           "draw", "run", "demo", "faults", "quirks", "config", "bench", "help"]
+                           "draw", "run", "demo", "faults", "quirks", "config", "bench", "exec", "preload-path", "help"]
 
     static let labOption = "  --lab DIR        the lab to use (default $JHSIM_LAB, else ./.jhsim)\n"
     static let machineOptions = labOption + """
@@ -282,6 +285,15 @@ public enum Help {
             Without COMMAND, every command in one screen; with it, that command and its options.
 
             """
+        case "exec": """
+            usage: jhsim exec [--lab DIR] [--fault RULE]... [--] COMMAND [ARG]...
+              Runs COMMAND with libjhsim-preload.so preloaded and the lab selected: its
+              /dev/jailhouse and the simulated sysfs (/sys/devices/jailhouse,
+              /sys/devices/system/cpu) are the lab's. --fault rules apply to each ioctl
+              and sysfs write it makes (JHSIM_FAULT).
+
+            """
+        case "preload-path": "usage: jhsim preload-path\n"
         default: nil
         }
     }

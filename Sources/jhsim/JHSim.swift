@@ -33,6 +33,15 @@ struct JHSim: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         var args = Array(CommandLine.arguments.dropFirst())
+        // libjhsim-preload's child: one request on stdin/stdout (a socket), no parsing.
+        if args == ["_preload"] {
+            let server = PreloadServer(factory: .standard, channel: DescriptorChannel(input: 0, output: 1)) { line in
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            Foundation.exit(server.serve())
+        }
+        // `exec` replaces this process, so it is run here rather than through a runner.
+        if commandName(args) == "exec" { runExec(args) }
         var moved: [String] = []
         while let first = args.first {
             if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") || first.hasPrefix("--caps=") {
@@ -76,16 +85,59 @@ struct JHSim: ParsableCommand {
     }
 }
 
-/// Runs a learner-facing command through JHLab's runner and exits with its status.
-func forward(_ argv: [String]) throws {
+/// The first argument that is not a global option (`--lab DIR`, `--fault RULE`,
+/// `--caps TEXT`, also `--x=value`): the command's name.
+func commandName(_ args: [String]) -> String? {
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--lab" || a == "--fault" || a == "--caps" { i += 2; continue }
+        if a.hasPrefix("--lab=") || a.hasPrefix("--fault=") || a.hasPrefix("--caps=") { i += 1; continue }
+        return a
+    }
+    return nil
+}
+
+/// The runner every command goes through, with the library's location filled in.
+func makeRunner() -> LabCommandRunner {
     let env = ProcessInfo.processInfo
-    let runner = LabCommandRunner(
+    var runner = LabCommandRunner(
         factory: .standard,
         environment: LabEnvironment(currentDirectory: FileManager.default.currentDirectoryPath,
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
         .withFaultTools(executable: Bundle.main.executablePath)
+    if let exe = Bundle.main.executablePath {
+        runner.executable = exe
+        runner.preloadLibrary = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            .appendingPathComponent("libjhsim-preload.so").path
+    }
+    return runner
+}
+
+/// `jhsim exec -- COMMAND…`: replaces this process by COMMAND, with the library
+/// preloaded and the lab selected; never returns.
+func runExec(_ argv: [String]) -> Never {
+    switch makeRunner().execPlan(argv) {
+    case .finish(let r):
+        FileHandle.standardOutput.write(Data(r.stdout.utf8))
+        FileHandle.standardError.write(Data(r.stderr.utf8))
+        exit(r.status)
+    case .run(let plan):
+        for key in ProcessInfo.processInfo.environment.keys where plan.environment[key] == nil { unsetenv(key) }
+        for (key, value) in plan.environment { setenv(key, value, 1) }
+        let cArgs = plan.arguments.map { strdup($0) } + [nil]
+        execvp(plan.arguments[0], cArgs)
+        let e = errno
+        FileHandle.standardError.write(Data("jhsim: exec: \(plan.arguments[0]): \(String(cString: strerror(e)))\n".utf8))
+        exit(e == ENOENT ? 127 : 126)
+    }
+}
+
+/// Runs a learner-facing command through JHLab's runner and exits with its status.
+func forward(_ argv: [String]) throws {
+    let runner = makeRunner()
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
