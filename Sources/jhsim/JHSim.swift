@@ -67,7 +67,11 @@ func forward(_ argv: [String]) throws {
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
-        .withFaultTools(executable: Bundle.main.executablePath)
+        // `--jsonl` lines reach standard output as each run finishes, not at the end.
+        // $JHSIM_WORKER replaces this jhsim as the child of --isolate and --jobs (a wrapper
+        // such as `nice`, or a test's stand-in that dies like a trapping worker).
+        .withFaultTools(executable: env.environment["JHSIM_WORKER"] ?? Bundle.main.executablePath,
+                        standardOutput: { FileHandle.standardOutput.write(Data($0.utf8)) })
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -160,11 +164,14 @@ struct DemoCmd: Forwarding {
 }
 struct FaultsCmd: Forwarding {
     static let configuration = CommandConfiguration(commandName: "faults",
-        abstract: "Fault sites, and fault-injection research: sweeps, seeded campaigns, shrinking.",
+        abstract: "Fault sites, and fault-injection research: sweeps, seeded campaigns, shrinking, merging shards.",
         usage: """
         jhsim faults list
         jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
+                           [--shard K/N] [--out FILE.jsonl | --resume FILE.jsonl] [--jsonl] [--jobs J]
         jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                              [--shard K/N] [--out FILE.jsonl | --resume FILE.jsonl] [--jsonl] [--jobs J]
+        jhsim faults merge FILE.jsonl... [--json]
         jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
         jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
         """)
