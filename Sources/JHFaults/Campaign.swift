@@ -96,10 +96,8 @@ public struct Campaign: Sendable {
 
         /// The report of the runs in `tally`.
         public func report(_ tally: RunTally) -> Report {
-            Report(seed: campaign.seed, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
-                   baselineFailures: baseline.failures, runsDone: tally.runs, injected: tally.injected,
-                   records: tally.sortedFailing,
-                   sitesInjected: SimulatedBox.faultCatalog.map(\.name).filter(tally.sites.contains))
+            Report(tally, seed: campaign.seed, scenario: runner.target.file ?? DefaultScenario.name,
+                   profile: runner.profileName, baselineFailures: baseline.failures)
         }
     }
 
@@ -153,5 +151,15 @@ public struct Campaign: Sendable {
             if !rules.contains(rule) { rules.append(rule) }
         }
         return FaultPlan(rules: rules)
+    }
+}
+
+extension Campaign.Report {
+    /// The report of the runs in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, seed: UInt64, scenario: String, profile: String, baselineFailures: [Failure]) {
+        self.init(seed: seed, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  runsDone: tally.runs, injected: tally.injected, records: tally.sortedFailing,
+                  sitesInjected: SimulatedBox.faultCatalog.map(\.name).filter(tally.sites.contains))
     }
 }

@@ -64,30 +64,14 @@ public struct StreamHeader: Sendable {
                           ("campaign", identity)]).text()
     }
 
-    /// The sweep report of the runs in `tally`.
-    func sweepReport(_ tally: RunTally) -> SweepReport {
-        SweepReport(scenario: scenario, profile: profile, baselineFailures: baselineFailures,
-                    rows: coverage.map { c in
-                        let s = tally.perSite[c.site] ?? (0, 0, 0)
-                        return SweepSiteRow(coverage: c, runs: s.runs, fired: s.fired, failures: s.failures)
-                    },
-                    runs: tally.runs, truncated: truncated, failing: tally.sortedFailing.compactMap(\.failing))
-    }
-
-    /// The campaign report of the runs in `tally`.
-    func campaignReport(_ tally: RunTally) -> Campaign.Report {
-        Campaign.Report(seed: seed, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
-                        runsDone: tally.runs, injected: tally.injected, records: tally.sortedFailing,
-                        sitesInjected: SimulatedBox.faultCatalog.map(\.name).filter(tally.sites.contains))
-    }
-
     /// The text or JSON report of the runs in `tally`, exactly as a one-process run prints it.
     func render(_ tally: RunTally, json: Bool) -> (text: String, status: Int32) {
         if tool == "sweep" {
-            let r = sweepReport(tally)
+            let r = SweepReport(tally, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                                coverage: coverage, truncated: truncated)
             return (json ? ReportJSON.sweep(r).text(indent: 2) + "\n" : ReportText.sweep(r), r.exitStatus)
         }
-        let r = campaignReport(tally)
+        let r = Campaign.Report(tally, seed: seed, scenario: scenario, profile: profile, baselineFailures: baselineFailures)
         return (json ? ReportJSON.campaign(r, runs: runs, rulesPerRun: rulesPerRun).text(indent: 2) + "\n"
                      : ReportText.campaign(r, runs: runs, rulesPerRun: rulesPerRun), r.exitStatus)
     }

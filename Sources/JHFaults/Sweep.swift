@@ -165,13 +165,8 @@ public struct Sweep: Sendable {
 
         /// The report of the cases in `tally`.
         public func report(_ tally: RunTally) -> SweepReport {
-            SweepReport(scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
-                        baselineFailures: baseline.failures,
-                        rows: coverage.map { c in
-                            let s = tally.perSite[c.site] ?? (0, 0, 0)
-                            return SweepSiteRow(coverage: c, runs: s.runs, fired: s.fired, failures: s.failures)
-                        },
-                        runs: tally.runs, truncated: truncated, failing: tally.sortedFailing.compactMap(\.failing))
+            SweepReport(tally, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
+                        baselineFailures: baseline.failures, coverage: coverage, truncated: truncated)
         }
     }
 
@@ -186,8 +181,21 @@ public struct Sweep: Sendable {
             progress?(k, mine.count, p.describe(i))
             tally.add(try p.run(i))
         }
-        if !p.baseline.failures.isEmpty { return p.report(tally) }
-        progress?(mine.count, mine.count, "")
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
         return p.report(tally)
+    }
+}
+
+extension SweepReport {
+    /// The report of the cases in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, scenario: String, profile: String, baselineFailures: [Failure], coverage: [SiteCoverage],
+         truncated: Bool) {
+        self.init(scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  rows: coverage.map { c in
+                      let s = tally.perSite[c.site] ?? (0, 0, 0)
+                      return SweepSiteRow(coverage: c, runs: s.runs, fired: s.fired, failures: s.failures)
+                  },
+                  runs: tally.runs, truncated: truncated, failing: tally.sortedFailing.compactMap(\.failing))
     }
 }
