@@ -453,7 +453,7 @@ public struct LabCommandRunner: Sendable {
         }
         guard args == ["list"] else {
             throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
-                             : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
+                             : "usage: jhsim faults list|sweep|campaign|shrink|run|merge (see jhsim faults --help)")
         }
         var rows: [[String]] = []
         for s in factory.faultCatalog {

@@ -107,7 +107,11 @@ func makeRunner() -> LabCommandRunner {
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
-        .withFaultTools(executable: Bundle.main.executablePath)
+        // `--jsonl` lines reach standard output as each run finishes, not at the end.
+        // $JHSIM_WORKER replaces this jhsim as the child of --isolate and --jobs (a wrapper
+        // such as `nice`, or a test's stand-in that dies like a trapping worker).
+        .withFaultTools(executable: env.environment["JHSIM_WORKER"] ?? Bundle.main.executablePath,
+                        standardOutput: { FileHandle.standardOutput.write(Data($0.utf8)) })
     if let exe = Bundle.main.executablePath {
         runner.executable = exe
         runner.preloadLibrary = URL(fileURLWithPath: exe).deletingLastPathComponent()
