@@ -36,8 +36,7 @@ extension JailhouseDriver {
                     ok = false
                     log(.err, "Jailhouse: failed to bring CPU \(cpu) back online")
                 }
-                machine.record(.driver, "add_cpu", "cpu=\(cpu)", result: ok ? .ok : .error(.ioError),
-                               mirrors: "cell_destroy (driver/cell.c)")
+                machine.record(DriverTrace.addCPU, result: ok ? .ok : .error(.ioError), a: cpu)
                 // Fixed: owed unless a failed rollback left it in cpu_online_mask anyway.
                 if ok || upstream || kernel.online.contains(cpu) { offlinedCPUs.remove(cpu) }
             }
@@ -59,6 +58,6 @@ extension JailhouseDriver {
         guard !machine.profile.has(.destroyAddCPUFailureOnlyLogged), offlinedCPUs.contains(cpu),
               !cells.contains(where: { $0 !== rootCell && $0.cpusAssigned.contains(cpu) }) else { return }
         offlinedCPUs.remove(cpu)
-        machine.record(.driver, "offlined_cpus", "clear cpu=\(cpu) (came online) now=\(offlinedCPUs.rangeList)")
+        machine.record(DriverTrace.offlinedCPUsPaid, a: cpu, set: offlinedCPUs)
     }
 }

@@ -3,13 +3,16 @@ import JHDriver
 import JHLab
 import JHMachine
 
-/// A seeded random campaign in the style of swarm testing: each run picks a random subset
-/// of the fault sites known so far, draws a multi-fault plan over them (sites uniformly,
-/// then a hit of the site uniformly, a plausible errno), runs the scenario under it and
-/// checks the box; failing plans are shrunk.
+/// A seeded random campaign in the style of swarm testing: each run picks a random
+/// subset of the known fault sites, draws a multi-fault plan over them (a site uniformly
+/// — not weighted by how often it is hit —, then one of its hits, a plausible errno),
+/// runs the scenario under it and checks the box; failing plans are shrunk, keeping
+/// their failure's signature.
 ///
-/// Sites reached only under faults (rollback paths) are discovered as it goes: every hit
-/// a faulted run reaches becomes a candidate for later runs. No plan runs twice.
+/// The known sites are those the fault-free run reaches plus those reached only under
+/// faults (rollback paths): before the first run, the first hit of every known site is
+/// failed once, counting what that run reaches, until no new site turns up. That
+/// discovery is part of `prepared()`, so run `i` stays a function of the seed and `i`.
 ///
 /// Same seed, same scenario, same settings ⇒ the same report, byte for byte: every
 /// choice comes from `SplitMix64` streams forked from the seed, never from the clock.
@@ -20,7 +23,7 @@ public struct Campaign: Sendable {
     /// Each run draws 1…rulesPerRun rules.
     public var rulesPerRun: Int
     public var shrink = true
-    /// Only these sites (nil: all the scenario reaches, with or without faults).
+    /// Only these sites (nil: every known site).
     public var sites: [String]?
 
     public init(runner: FaultRunner, seed: UInt64, runs: Int, rulesPerRun: Int = 3, shrink: Bool = true,
@@ -29,85 +32,133 @@ public struct Campaign: Sendable {
         self.sites = sites
     }
 
+    public typealias RunRecord = FaultRunRecord
+
+    /// What a campaign (or one shard of it) found: counters and the failing runs only, so
+    /// memory stays flat in the number of runs.
     public struct Report: Sendable {
         public var seed: UInt64
-        public var origin: ReportOrigin
-        public var scenario: String { origin.scenario }
-        public var profile: String { origin.profile }
+        public var scenario: String
+        public var profile: String
         public var baselineFailures: [Failure]
-        public var vacuity: Vacuity?
-        public var tally = FaultTally()
-        /// The runs that found something, in run order, with their shrunk plans.
-        public var failing: [RunRecord] = []
+        /// Runs done (all of them, or one shard's).
+        public var runsDone: Int
+        public var injected: Int
+        /// The failing runs, by run number; clean runs are only counted.
+        public var records: [RunRecord]
         /// Distinct sites some run injected a fault into, in catalog order.
-        public var sitesInjected: [String] = []
-        /// Sites the fault-free run never reaches that faulted runs did (in catalog order).
+        public var sitesInjected: [String]
+        /// Set when the campaign tested nothing (or nothing it could judge): exit 8.
+        public var vacuity: String? = nil
+        public var outcomes = OutcomeCounts()
+        /// Known sites the fault-free run never reaches (found under faults).
         public var discovered: [String] = []
-        /// Set when no new plan could be drawn before `runs` runs were made.
-        public var exhausted = false
+        public var meta = ReportMeta()
 
         public var exitStatus: Int32 {
             if vacuity != nil { return Vacuity.exitStatus }
-            return FailureClass.worst(failing.compactMap(\.outcome))?.exitStatus ?? 0
+            return FailureClass.worst(records.compactMap(\.failing).flatMap(\.failures).map(\.kind))?.exitStatus ?? 0
         }
     }
 
-    /// - Parameters:
-    ///   - progress: called before each run with (done, total, plan), for a terminal line.
-    ///   - onRecord: called with every run's record as it ends, clean or not (for a
-    ///     streaming writer; the report itself keeps only the failing ones).
-    public func run(progress: ((Int, Int, String) -> Void)? = nil,
-                    onRecord: ((RunRecord) -> Void)? = nil) throws(LabError) -> Report {
+    /// This campaign after its fault-free run: ready to run any of its runs by number.
+    public func prepared() throws(LabError) -> Prepared {
         let (runner, base) = try self.runner.prepared()
-        var report = Report(seed: seed, origin: ReportOrigin(runner: runner, baseline: base), baselineFailures: base.failures)
-        guard base.failures.isEmpty else { report.vacuity = .baselineFails; return report }
-        let catalog = SimulatedBox.faultCatalog
-        var known = KnownHits(sites: sites)
-        known.merge(base.checkedSites)
-        let baseSites = Set(base.checkedSites.map(\.name))
-        guard !known.order.isEmpty else {
-            report.vacuity = sites.map { .sitesNotReached($0) } ?? .noSitesReached
-            return report
+        var p = Prepared(campaign: self, runner: runner, baseline: base, known: KnownHits(sites: sites))
+        guard base.failures.isEmpty else { p.vacuity = Vacuity.baselineFails.reason; return p }
+        p.known.merge(base.checkedSites)
+        // Discovery: fail the first hit of each known site once; what those runs reach
+        // joins, until a round finds nothing new.
+        var tried = Set<String>()
+        while let site = p.known.order.first(where: { !tried.contains($0) }) {
+            tried.insert(site)
+            let r = try runner.run(FaultPlan(rules: [FaultRule(site: site, nth: 1, errno: .noMemory)]), countSites: true)
+            p.known.merge(r.checkedSites)
         }
-        var master = SplitMix64(seed: seed)
-        var injectedSites = Set<String>()
-        var seen = Set<[String]>()
-        var counting = runner
-        counting.isolatedExecutable = nil
-        for i in 1...max(runs, 1) where runs > 0 {
-            var runSeed = master.next()
-            var plan = Self.draw(seed: runSeed, known: known, catalog: catalog, maxRules: rulesPerRun)
-            var tries = 0
-            // No plan twice: redraw (from the next seed) until the plan is new.
-            while seen.contains(plan.key) && tries < 64 {
-                runSeed = master.next()
-                plan = Self.draw(seed: runSeed, known: known, catalog: catalog, maxRules: rulesPerRun)
-                tries += 1
-            }
-            if seen.contains(plan.key) { report.exhausted = true; break }
-            seen.insert(plan.key)
-            progress?(i - 1, runs, plan.description)
-            // Count the run's hits (discovery) in-process; isolate only to catch traps.
-            let r = try runner.isolatedExecutable == nil ? runner.run(plan, seed: runSeed, countSites: true)
-                : runner.run(plan, seed: runSeed)
-            known.merge(r.checkedSites)
-            for (k, n) in r.fired.enumerated() where n > 0 { injectedSites.insert(plan.rules[k].site) }
-            var rec = RunRecord(index: i, seed: runSeed, plan: plan, result: r, reproducer: runner.reproducer(plan, seed: runSeed))
-            if rec.outcome != nil {
-                if shrink, let s = try Shrinker(runner: runner).shrink(plan, seed: runSeed, like: r) {
-                    rec.minimal = ShrunkPlan(plan: s.plan, failures: s.failures,
-                                             reproducer: runner.reproducer(s.plan, seed: runSeed), runs: s.runs)
+        let reached = Set(base.checkedSites.map(\.name))
+        p.discovered = SimulatedBox.faultCatalog.map(\.name).filter { p.known.hits[$0] != nil && !reached.contains($0) }
+        if p.known.order.isEmpty {
+            p.vacuity = (sites.map { Vacuity.sitesNotReached($0) } ?? .noSitesReached).reason
+        }
+        return p
+    }
+
+    /// A campaign whose fault-free run is done; run `i` is a function of the campaign
+    /// seed and `i` alone, so shards, workers and resumed processes can run any subset.
+    public struct Prepared: Sendable, PreparedRuns {
+        public var campaign: Campaign
+        public var runner: FaultRunner
+        public var baseline: RunResult
+        /// The sites and hits plans are drawn from.
+        var known: KnownHits
+        /// Why nothing can be run (exit 8), if so.
+        public var vacuity: String? = nil
+        public var discovered: [String] = []
+
+        /// Runs to do: none when the campaign is vacuous.
+        public var total: Int { vacuity == nil ? max(campaign.runs, 0) : 0 }
+
+        /// Run `index`'s seed and plan.
+        public func plan(_ index: Int) -> (seed: UInt64, plan: FaultPlan) {
+            let seed = Campaign.runSeed(campaign.seed, index: index)
+            return (seed, Campaign.draw(seed: seed, known: known, catalog: SimulatedBox.faultCatalog,
+                                        maxRules: campaign.rulesPerRun))
+        }
+
+        public func describe(_ index: Int) -> String { plan(index).plan.description }
+
+        public func run(_ index: Int) throws(LabError) -> RunRecord {
+            let (runSeed, plan) = self.plan(index)
+            let r = try runner.run(plan, seed: runSeed)
+            var sites: [String] = []
+            for (k, n) in r.fired.enumerated() where n > 0 && !sites.contains(plan.rules[k].site) { sites.append(plan.rules[k].site) }
+            var rec = RunRecord(index: index, seed: runSeed, plan: plan, injected: r.fired.reduce(0, +), sites: sites)
+            if r.worst != nil {
+                rec.failing = FailingRun(plan: plan, seed: runSeed, failures: r.failures,
+                                         reproducer: runner.reproducer(plan, seed: runSeed))
+                if campaign.shrink, let s = try Shrinker(runner: runner).shrink(plan, seed: runSeed, like: r) {
+                    rec.minimal = FailingRun(plan: s.plan, seed: runSeed, failures: s.failures,
+                                             reproducer: runner.reproducer(s.plan, seed: runSeed))
+                    rec.shrinkRuns = s.runs
                 }
-                report.failing.append(rec)
             }
-            report.tally.add(rec)
-            onRecord?(rec)
+            return rec
         }
-        progress?(runs, runs, "")
-        report.sitesInjected = catalog.map(\.name).filter(injectedSites.contains)
-        report.discovered = catalog.map(\.name).filter { known.hits[$0] != nil && !baseSites.contains($0) }
-        if report.tally.runs == 0 { report.vacuity = .noRuns }
-        return report
+
+        public func crashed(_ index: Int, message: String) -> RunRecord {
+            let (runSeed, plan) = self.plan(index)
+            let f = Failure(kind: .trap, command: 0, commandLine: "", line: 0, message: message)
+            return RunRecord(index: index, seed: runSeed, plan: plan, injected: 0,
+                             failing: FailingRun(plan: plan, seed: runSeed, failures: [f],
+                                                 reproducer: runner.reproducer(plan, seed: runSeed)))
+        }
+
+        /// The report of the runs in `tally`.
+        public func report(_ tally: RunTally) -> Report {
+            var r = Report(tally, seed: campaign.seed, scenario: runner.target.file ?? DefaultScenario.name,
+                           profile: runner.profileName, baselineFailures: baseline.failures)
+            r.vacuity = vacuity ?? r.vacuity
+            r.discovered = discovered
+            r.meta = runner.meta(baseline)
+            return r
+        }
+    }
+
+    /// Runs one shard of the campaign (the whole of it by default) in this process.
+    /// - Parameter each: called with every finished run, in run order.
+    public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil,
+                    each: ((RunRecord) -> Void)? = nil) throws(LabError) -> Report {
+        let p = try prepared()
+        var tally = RunTally()
+        let mine = Array(shard.runs(of: p.total))
+        for (k, i) in mine.enumerated() {
+            progress?(k, mine.count, p.describe(i))
+            let rec = try p.run(i)
+            each?(rec)
+            tally.add(rec)
+        }
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
+        return p.report(tally)
     }
 
     /// Draws one plan from `seed`, swarm style: a random non-empty subset of the known
@@ -190,5 +241,17 @@ struct KnownHits {
             }
             variants[key.name] = list
         }
+    }
+}
+
+extension Campaign.Report {
+    /// The report of the runs in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, seed: UInt64, scenario: String, profile: String, baselineFailures: [Failure]) {
+        self.init(seed: seed, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  runsDone: tally.runs, injected: tally.injected, records: tally.sortedFailing,
+                  sitesInjected: SimulatedBox.faultCatalog.map(\.name).filter(tally.sites.contains),
+                  vacuity: !baselineFailures.isEmpty ? Vacuity.baselineFails.reason : tally.runs == 0 ? Vacuity.noRuns.reason : nil,
+                  outcomes: OutcomeCounts(tally))
     }
 }

@@ -29,7 +29,7 @@ public struct FaultScenario: Sendable {
     /// The built-in scenario (`DefaultScenario`).
     public static func builtin(baseDirectory: String) throws(LabError) -> FaultScenario {
         FaultScenario(scenario: try Scenario.parse(DefaultScenario.text, file: DefaultScenario.name, factory: .standard),
-                      file: nil, baseDirectory: baseDirectory, text: DefaultScenario.text)
+                      file: nil, baseDirectory: baseDirectory, text: DefaultScenario.text + "\n")
     }
 
     /// Reads and parses a scenario file (a relative path resolves against `directory`).
@@ -44,7 +44,7 @@ public struct FaultScenario: Sendable {
     }
 
     /// The SHA-256 of the scenario's text (hex).
-    public var sha256: String { SHA256.hex(text) }
+    public var sha256: String { SHA256.hex(Array(text.utf8)) }
 
     static func join(_ dir: String, _ file: String) -> String {
         (dir.hasSuffix("/") ? dir : dir + "/") + file
@@ -159,6 +159,14 @@ public struct FaultRunner: Sendable {
         return (r, base)
     }
 
+    /// What a report says about its origin.
+    func meta(_ baseline: RunResult) -> ReportMeta {
+        var m = ReportMeta()
+        m.scenarioSHA256 = target.sha256
+        m.baselineTraceHash = baseline.traceHash
+        return m
+    }
+
     /// Refuses rules that can never fire on this scenario's machine (a CPU it does not have).
     public func validate(_ plan: FaultPlan) throws(LabError) {
         var p = target.scenario.parameters
@@ -185,6 +193,10 @@ public struct FaultRunner: Sendable {
         p.executor = .inline
         let session = try LabSession(parameters: p, factory: .standard)
         guard let box = session.simulatedBox else { throw LabError("fault runs need the standard box") }
+        // The checks only look at injections; keep the whole trace only when the
+        // scenario itself shows it (an `explain` step or a `trace` command).
+        session.machine.trace.keptLayers = [.fault]
+        session.machine.traceLevel = keepTrace ? .full : Self.traceLevel(for: target.scenario)
         var injector = FaultInjector(rules: plan.rules, seed: seed)
         injector.countsSites = countSites
         session.armedFaults = injector
@@ -380,10 +392,28 @@ public struct FaultRunner: Sendable {
     static func failedCPUUps(_ session: LabSession, since from: Int) -> CPUSet {
         var cpus = CPUSet()
         for site in session.armedFaults.injections.dropFirst(from)
-            where site.name == LinuxFaultSites.cpuUp || site.name == LinuxFaultSites.cpuhpRollback {
+            where site.name == LinuxFaultSites.cpuUp || site.name == LinuxFaultSites.cpuUpBringup
+                || site.name == LinuxFaultSites.cpuhpRollback {
             if let cpu = site.cpu { cpus.insert(cpu) }
         }
         return cpus
+    }
+
+    /// The leanest trace level a scenario's fault runs need: `hash` (keeping only the
+    /// injections the checks read) unless the scenario shows the trace itself.
+    static func traceLevel(for scenario: Scenario) -> TraceLevel {
+        for line in scenario.lines {
+            switch line.step {
+            case .explain:
+                return .full
+            case .command(let argv, _):
+                let words = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
+                if words.first == "trace" && !writesFiles(argv) { return .full }
+            default:
+                break
+            }
+        }
+        return .hash
     }
 
     /// `draw …` and `trace --chrome FILE` write files and only look at the machine.

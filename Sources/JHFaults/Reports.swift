@@ -3,8 +3,17 @@ import JHMachine
 
 // Human text and JSON views of sweeps, campaigns, shrinks and single runs. Everything
 // printed is a function of the inputs (no timings, no dictionary order), so a report
-// can be compared byte for byte. The per-run pieces (`ReportText.record`,
-// `ReportJSON.record`) render one `RunRecord` alone, for streaming writers.
+// can be compared byte for byte. One run's record renders alone (`ReportJSON.case`), so
+// streams and merges reuse it.
+
+/// Where a report came from, for `--json`: which jhsim, which scenario text, and the
+/// fault-free run's trace hash.
+public struct ReportMeta: Sendable, Hashable {
+    public var jhsimVersion = JHSimVersion.string
+    public var scenarioSHA256 = ""
+    public var baselineTraceHash = ""
+    public init() {}
+}
 
 enum ReportText {
     static func failures(_ fs: [Failure], indent: String = "  ") -> String {
@@ -16,18 +25,12 @@ enum ReportText {
         }.joined()
     }
 
-    static func warnings(_ unfired: [UnfiredRule]) -> String {
-        unfired.map { "  warning: \($0.warning)\n" }.joined()
+    static func failing(_ r: FailingRun, label: String) -> String {
+        "FAIL [\(r.worst.rawValue)] \(label)\(r.plan)\n" + failures(r.failures) + "  reproduce: \(r.reproducer)\n"
     }
 
-    /// One non-clean run with its findings and reproducer(s).
-    static func record(_ r: RunRecord, label: String) -> String {
-        var s = "FAIL [\(r.outcome?.rawValue ?? "clean")] \(label)\(r.plan)\n" + failures(r.failures) + warnings(r.unfired)
-        s += "  reproduce: \(r.reproducer)\n"
-        if let m = r.minimal {
-            s += "  shrunk in \(m.runs) runs to: \(m.plan)\n  minimal reproducer: \(m.reproducer)\n"
-        }
-        return s
+    static func warnings(_ unfired: [UnfiredRule]) -> String {
+        unfired.map { "  warning: \($0.warning)\n" }.joined()
     }
 
     static func baseline(_ fs: [Failure], scenario: String) -> String {
@@ -35,14 +38,12 @@ enum ReportText {
             + failures(fs)
     }
 
-    static func vacuous(_ v: Vacuity, baseline fs: [Failure], scenario: String) -> String {
-        var s = "VACUOUS: \(v.reason).\n"
-        if case .baselineFails = v { s += baseline(fs, scenario: scenario) }
-        return s
+    static func vacuous(_ reason: String, baseline fs: [Failure], scenario: String) -> String {
+        "VACUOUS: \(reason).\n" + (fs.isEmpty ? "" : baseline(fs, scenario: scenario))
     }
 
     static func differences(_ ds: [ProfileDifference]) -> String {
-        guard !ds.isEmpty else { return "\nThe profiles agree on every plan.\n" }
+        guard !ds.isEmpty else { return "\nThe profiles agree on this plan.\n" }
         var s = "\n\(ds.count) plans behave differently on upstream and fixed:\n"
         for d in ds {
             let q = d.quirk.map { "quirk \($0.number) (\($0.rawValue)): \($0.summary)" } ?? "no single quirk explains it"
@@ -54,10 +55,9 @@ enum ReportText {
     }
 
     static func sweep(_ r: SweepReport) -> String {
-        var s = "Fault sweep of \(r.scenario), profile \(r.profile)\(r.depth >= 2 ? ", pairs of faults" : "")\n"
+        var s = "Fault sweep of \(r.scenario), profile \(r.profile)\n"
         if let v = r.vacuity { return s + vacuous(v, baseline: r.baselineFailures, scenario: r.scenario) }
-        let what = r.depth >= 2 ? "two failing hits each" : "one failing hit each"
-        s += "\(r.runs) runs over \(r.rows.count) sites, \(what)\(r.truncated ? " (sampled by --max-runs from \(r.planned))" : "")\n\n"
+        s += "\(r.runs) runs over \(r.rows.count) sites\(r.truncated ? " (sampled by --max-runs)" : "")\n\n"
         s += TextTable.render(header: ["SITE", "HITS", "RUNS", "FIRED", "FAILURES"],
                               rows: r.rows.map { [$0.coverage.site, "\($0.coverage.hits)", "\($0.runs)", "\($0.fired)", "\($0.failures)"] })
         s += "\nHits by CPU and detail:\n"
@@ -66,10 +66,9 @@ enum ReportText {
         if r.failing.isEmpty {
             s += "No failures: every run left a consistent box.\n"
         } else {
-            s += "\(r.failing.count) failing runs (\(r.tally.summary)):\n"
-            for f in r.failing { s += record(f, label: "") }
+            s += "\(r.failing.count) failing runs (\(r.outcomes.summary)):\n"
+            for f in r.failing { s += failing(f, label: "") }
         }
-        if !r.differences.isEmpty || r.compared { s += differences(r.differences) }
         return s
     }
 
@@ -77,17 +76,20 @@ enum ReportText {
         var s = "SEED=\(r.seed)\n"
         s += "Fault campaign of \(r.scenario), profile \(r.profile): \(runs) runs, up to \(rulesPerRun) rules each\n"
         if let v = r.vacuity { return s + vacuous(v, baseline: r.baselineFailures, scenario: r.scenario) }
-        s += "\(r.tally.runs) runs, \(r.tally.faultsInjected) faults injected into \(r.sitesInjected.count) sites: \(r.sitesInjected.joined(separator: ", "))\n"
-        if !r.discovered.isEmpty {
-            s += "Reached only under faults (discovered): \(r.discovered.joined(separator: ", "))\n"
-        }
-        if r.exhausted { s += "Stopped early: no new plan could be drawn.\n" }
+        s += "\(r.runsDone) runs, \(r.injected) faults injected into \(r.sitesInjected.count) sites: \(r.sitesInjected.joined(separator: ", "))\n"
+        if !r.discovered.isEmpty { s += "Reached only under faults (discovered): \(r.discovered.joined(separator: ", "))\n" }
         s += "\n"
-        if r.failing.isEmpty {
+        if r.records.isEmpty {
             s += "No failures: every run left a consistent box.\n"
         } else {
-            s += "\(r.failing.count) failing runs (\(r.tally.summary)):\n"
-            for rec in r.failing { s += record(rec, label: "run \(rec.index) seed \(rec.seed): ") }
+            s += "\(r.records.count) failing runs (\(r.outcomes.summary)):\n"
+            for rec in r.records {
+                guard let f = rec.failing else { continue }
+                s += failing(f, label: "run \(rec.index) seed \(rec.seed): ")
+                if let m = rec.minimal {
+                    s += "  shrunk in \(rec.shrinkRuns) runs to: \(m.plan)\n  minimal reproducer: \(m.reproducer)\n"
+                }
+            }
         }
         return s
     }
@@ -120,8 +122,14 @@ enum ReportJSON {
 
     static func plan(_ p: FaultPlan) -> JSONValue { .array(p.rules.map { .string($0.description) }) }
 
+    static func failing(_ r: FailingRun) -> JSONValue {
+        .object([("class", .string(r.worst.rawValue)), ("plan", plan(r.plan)),
+                 ("seed", .string(String(r.seed))), ("failures", .array(r.failures.map(failure))),
+                 ("reproducer", .string(r.reproducer))])
+    }
+
     /// One case (a non-clean run): the fields tools key on first, then the details.
-    static func record(_ r: RunRecord) -> JSONValue {
+    static func `case`(_ r: FaultRunRecord) -> JSONValue {
         var o: [(String, JSONValue)] = [
             ("site", r.site.map { .string($0) } ?? .null), ("hit", r.hit.map { .int(Int64($0)) } ?? .null),
             ("plan", plan(r.plan)), ("outcome", .string(r.outcome?.rawValue ?? "clean")),
@@ -129,31 +137,29 @@ enum ReportJSON {
             ("invariants", .array(r.invariants.map { .string($0) })), ("quirk", quirk(r.quirk)),
             ("command", r.lead.map { .string($0.commandLine) } ?? .null),
             ("line", r.lead.map { .int(Int64($0.line)) } ?? .null),
-            ("reproduce", .string(r.reproducer)),
+            ("reproduce", .string(r.failing?.reproducer ?? "")),
             ("run", .int(Int64(r.index))), ("seed", .string(String(r.seed))),
-            ("failures", .array(r.failures.map(failure))),
-            ("unfired", .array(r.unfired.map { .object([("rule", .string($0.rule.description)), ("matched", .int(Int64($0.matched)))]) })),
+            ("failures", .array((r.failing?.failures ?? []).map(failure))),
         ]
         if let m = r.minimal {
             o.append(("minimal", .object([("plan", plan(m.plan)), ("reproduce", .string(m.reproducer)),
-                                          ("shrinkRuns", .int(Int64(m.runs))), ("failures", .array(m.failures.map(failure)))])))
+                                          ("shrinkRuns", .int(Int64(r.shrinkRuns))), ("failures", .array(m.failures.map(failure)))])))
         }
         return .object(o)
     }
 
     /// The head every sweep and campaign object starts with.
-    static func head(kind: String, origin: ReportOrigin, tally: FaultTally, vacuity: Vacuity?, exitStatus: Int32,
-                     baselineFailures: [Failure]) -> [(String, JSONValue)] {
+    static func head(kind: String, scenario: String, profile: String, meta: ReportMeta, outcomes: OutcomeCounts,
+                     vacuity: String?, exitStatus: Int32, baselineFailures: [Failure]) -> [(String, JSONValue)] {
         [
-            ("kind", .string(kind)), ("jhsimVersion", .string(origin.jhsimVersion)),
-            ("scenario", .string(origin.scenario)), ("scenarioSHA256", .string(origin.scenarioSHA256)),
-            ("profile", .string(origin.profile)), ("baselineTraceHash", .string(origin.baselineTraceHash)),
-            ("runs", .int(Int64(tally.runs))), ("clean", .int(Int64(tally.clean))),
-            ("violations", .int(Int64(tally.count(.invariant)))), ("quirks", .int(Int64(tally.count(.quirk)))),
-            ("hangs", .int(Int64(tally.count(.hang)))), ("crashes", .int(Int64(tally.count(.trap)))),
-            ("liveness", .int(Int64(tally.count(.liveness)))), ("expectations", .int(Int64(tally.count(.expectation)))),
-            ("exitStatus", .int(Int64(exitStatus))),
-            ("vacuous", vacuity.map { .string($0.reason) } ?? .null),
+            ("kind", .string(kind)), ("jhsimVersion", .string(meta.jhsimVersion)),
+            ("scenario", .string(scenario)), ("scenarioSHA256", .string(meta.scenarioSHA256)),
+            ("profile", .string(profile)), ("baselineTraceHash", .string(meta.baselineTraceHash)),
+            ("runs", .int(Int64(outcomes.runs))), ("clean", .int(Int64(outcomes.clean))),
+            ("violations", .int(Int64(outcomes.count(.invariant)))), ("quirks", .int(Int64(outcomes.count(.quirk)))),
+            ("hangs", .int(Int64(outcomes.count(.hang)))), ("crashes", .int(Int64(outcomes.count(.trap)))),
+            ("liveness", .int(Int64(outcomes.count(.liveness)))), ("expectations", .int(Int64(outcomes.count(.expectation)))),
+            ("exitStatus", .int(Int64(exitStatus))), ("vacuous", vacuity.map { .string($0) } ?? .null),
             ("baselineFailures", .array(baselineFailures.map(failure))),
         ]
     }
@@ -166,11 +172,10 @@ enum ReportJSON {
     }
 
     static func sweep(_ r: SweepReport) -> JSONValue {
-        var o = head(kind: "sweep", origin: r.origin, tally: r.tally, vacuity: r.vacuity, exitStatus: r.exitStatus,
-                     baselineFailures: r.baselineFailures)
+        var o = head(kind: "sweep", scenario: r.scenario, profile: r.profile, meta: r.meta, outcomes: r.outcomes,
+                     vacuity: r.vacuity, exitStatus: r.exitStatus, baselineFailures: r.baselineFailures)
         o += [
-            ("cases", .array(r.failing.map(record))),
-            ("depth", .int(Int64(r.depth))), ("planned", .int(Int64(r.planned))), ("truncated", .bool(r.truncated)),
+            ("cases", .array(r.cases.map(`case`))), ("truncated", .bool(r.truncated)),
             ("sites", .array(r.rows.map { row in
                 .object([("site", .string(row.coverage.site)), ("hits", .int(Int64(row.coverage.hits))),
                          ("runs", .int(Int64(row.runs))), ("fired", .int(Int64(row.fired))),
@@ -180,19 +185,18 @@ enum ReportJSON {
                          }))])
             })),
         ]
-        if r.compared { o.append(("differences", .array(r.differences.map(difference)))) }
         return .object(o)
     }
 
     static func campaign(_ r: Campaign.Report, runs: Int, rulesPerRun: Int) -> JSONValue {
-        var o = head(kind: "campaign", origin: r.origin, tally: r.tally, vacuity: r.vacuity, exitStatus: r.exitStatus,
-                     baselineFailures: r.baselineFailures)
+        var o = head(kind: "campaign", scenario: r.scenario, profile: r.profile, meta: r.meta, outcomes: r.outcomes,
+                     vacuity: r.vacuity, exitStatus: r.exitStatus, baselineFailures: r.baselineFailures)
         o += [
-            ("cases", .array(r.failing.map(record))),
+            ("cases", .array(r.records.map(`case`))),
             ("seed", .string(String(r.seed))), ("requestedRuns", .int(Int64(runs))), ("rulesPerRun", .int(Int64(rulesPerRun))),
-            ("faultsInjected", .int(Int64(r.tally.faultsInjected))),
+            ("runsDone", .int(Int64(r.runsDone))), ("injected", .int(Int64(r.injected))),
             ("sitesInjected", .array(r.sitesInjected.map { .string($0) })),
-            ("discovered", .array(r.discovered.map { .string($0) })), ("exhausted", .bool(r.exhausted)),
+            ("discovered", .array(r.discovered.map { .string($0) })),
         ]
         return .object(o)
     }

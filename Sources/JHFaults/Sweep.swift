@@ -66,43 +66,46 @@ public struct SweepSiteRow: Sendable {
     public var failures = 0
 }
 
+/// A failing run with its plan and how to reproduce it.
+public struct FailingRun: Sendable {
+    public var plan: FaultPlan
+    public var seed: UInt64
+    public var failures: [Failure]
+    public var reproducer: String
+    public var worst: FailureClass { failures.map(\.kind).max { $0.severity < $1.severity } ?? .invariant }
+}
+
 /// The result of a sweep.
 public struct SweepReport: Sendable {
-    public var origin: ReportOrigin
-    public var scenario: String { origin.scenario }
-    public var profile: String { origin.profile }
+    public var scenario: String
+    public var profile: String
     /// Failures of the fault-free run; when not empty nothing was swept.
     public var baselineFailures: [Failure]
-    /// Set when the sweep tested nothing (or nothing it could judge): exit 8.
-    public var vacuity: Vacuity?
     public var rows: [SweepSiteRow]
-    /// 1 for single faults, 2 for pairs.
-    public var depth = 1
-    /// How many plans there were before `--max-runs` sampled them.
-    public var planned = 0
-    public var tally = FaultTally()
-    public var runs: Int { tally.runs }
-    /// Set when `--max-runs` sampled the plans.
+    public var runs: Int
+    /// Set when `--max-runs` sampled the cases.
     public var truncated: Bool
-    /// The runs that found something, in run order.
-    public var failing: [RunRecord]
-    /// Profile differences (`--compare-profiles`).
-    public var differences: [ProfileDifference] = []
-    /// Whether the plans were run on both profiles.
-    public var compared = false
+    public var failing: [FailingRun]
+    /// Set when the sweep tested nothing (or nothing it could judge): exit 8.
+    public var vacuity: String? = nil
+    /// The outcome of every run, for the counts (`clean`, `quirks`, …).
+    public var outcomes = OutcomeCounts()
+    /// The non-clean runs' records, by run number (the `cases` of `--json`).
+    public var cases: [FaultRunRecord] = []
+    public var meta = ReportMeta()
 
     /// 0 clean; 8 vacuous; else the exit status of the worst class found.
     public var exitStatus: Int32 {
         if vacuity != nil { return Vacuity.exitStatus }
-        return FailureClass.worst(failing.compactMap(\.outcome))?.exitStatus ?? 0
+        return FailureClass.worst(failing.flatMap(\.failures).map(\.kind))?.exitStatus ?? 0
     }
 }
 
-/// The exhaustive single-fault sweep: run the scenario once counting every site hit,
-/// then once per (site, hit number) with exactly that hit failing (and, with `errnos`,
-/// once per plausible errno of the site), checking the box after every command.
+/// The exhaustive sweep: run the scenario once counting every site hit, then once per
+/// (site, hit number) with exactly that hit failing (and, with `errnos`, once per
+/// plausible errno of the site), checking the box after every command.
 ///
-/// With `depth` 2 it runs every pair: each single-fault run is run again counting its
+/// With `depth` 2 it runs every pair: each single fault's run is run again counting its
 /// own hits, and every hit that run reaches after its fault (rollback paths included,
 /// which the fault-free run never reaches) becomes the second fault of a pair.
 public struct Sweep: Sendable {
@@ -111,89 +114,63 @@ public struct Sweep: Sendable {
     public var sites: [String]?
     /// Also run every plausible errno of a site, not only its default.
     public var allErrnos = false
-    /// At most this many runs, sampled evenly across sites (pairs: across first faults).
+    /// At most this many runs, sampled evenly across sites (pairs: across the whole list).
     public var maxRuns: Int?
+    /// 1 for single faults, 2 for pairs.
     public var depth = 1
-    /// Run every plan on both profiles and name the quirk behind each difference.
-    public var compareProfiles = false
 
-    public init(runner: FaultRunner, sites: [String]? = nil, allErrnos: Bool = false, maxRuns: Int? = nil,
-                depth: Int = 1, compareProfiles: Bool = false) {
-        self.runner = runner; self.sites = sites; self.allErrnos = allErrnos; self.maxRuns = maxRuns
-        self.depth = depth; self.compareProfiles = compareProfiles
+    public init(runner: FaultRunner, sites: [String]? = nil, allErrnos: Bool = false, maxRuns: Int? = nil, depth: Int = 1) {
+        self.runner = runner; self.sites = sites; self.allErrnos = allErrnos; self.maxRuns = maxRuns; self.depth = depth
     }
 
-    /// - Parameters:
-    ///   - progress: called before each run with (done, total, rule), for a terminal
-    ///     progress line.
-    ///   - onRecord: called with every run's record as it ends, clean or not.
-    public func run(progress: ((Int, Int, String) -> Void)? = nil,
-                    onRecord: ((RunRecord) -> Void)? = nil) throws(LabError) -> SweepReport {
+    /// This sweep after its fault-free run: its cases listed and numbered from 1.
+    /// - Parameter progress: for depth 2, called while the pairs are being found.
+    public func prepared(progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> Prepared {
         let catalog = SimulatedBox.faultCatalog
         let (runner, base) = try self.runner.prepared()
-        var report = SweepReport(origin: ReportOrigin(runner: runner, baseline: base), baselineFailures: base.failures,
-                                 rows: [], depth: depth, truncated: false, failing: [])
-        guard base.failures.isEmpty else { report.vacuity = .baselineFails; return report }
+        var p = Prepared(runner: runner, baseline: base, coverage: [], cases: [], truncated: false)
+        guard base.failures.isEmpty else { p.vacuity = Vacuity.baselineFails.reason; return p }
         var coverage = SiteCoverage.from(base.checkedSites, catalog: catalog)
         if let sites {
             coverage.removeAll { !sites.contains($0.site) }
-            if coverage.isEmpty { report.vacuity = .sitesNotReached(sites); return report }
+            if coverage.isEmpty { p.vacuity = Vacuity.sitesNotReached(sites).reason; return p }
         }
-        guard !coverage.isEmpty else { report.vacuity = .noSitesReached; return report }
-        var perSite: [[(row: Int, rule: FaultRule)]] = []
-        for (i, c) in coverage.enumerated() {
+        guard !coverage.isEmpty else { p.vacuity = Vacuity.noSitesReached.reason; return p }
+        var perSite: [[FaultRule]] = []
+        for c in coverage {
             guard let info = catalog.first(where: { $0.name == c.site }) else { continue }
             let errnos = allErrnos ? SiteErrnos.valid(info) : [info.defaultErrno]
-            var jobs: [(row: Int, rule: FaultRule)] = []
+            var jobs: [FaultRule] = []
             for nth in 1...max(c.hits, 1) where c.hits > 0 {
-                for e in errnos { jobs.append((i, FaultRule(site: c.site, nth: nth, errno: e))) }
+                for e in errnos { jobs.append(FaultRule(site: c.site, nth: nth, errno: e)) }
             }
             perSite.append(jobs)
         }
-        report.rows = coverage.map { SweepSiteRow(coverage: $0) }
-        var plans: [(row: Int, plan: FaultPlan)]
+        p.coverage = coverage
         if depth >= 2 {
-            plans = []
             let singles = perSite.flatMap { $0 }
             for (k, first) in singles.enumerated() {
-                progress?(k, singles.count, "finding the pairs of \(first.rule)")
-                let faulted = try runner.run(FaultPlan(rules: [first.rule]), countSites: true)
-                plans += Self.pairs(after: first.rule, log: faulted.checkedSites).map { (first.row, $0) }
+                progress?(k, singles.count, "finding the pairs of \(first)")
+                let faulted = try runner.run(FaultPlan(rules: [first]), countSites: true)
+                p.cases += Self.pairs(after: first, log: faulted.checkedSites)
             }
-            report.planned = plans.count
-            if let maxRuns, plans.count > maxRuns {
+            progress?(singles.count, singles.count, "")
+            p.planned = p.cases.count
+            if let maxRuns, p.cases.count > maxRuns {
                 // Evenly spaced over the whole list, so every first fault keeps some pairs.
-                plans = (0..<maxRuns).map { plans[$0 * plans.count / maxRuns] }
-                report.truncated = true
+                p.cases = (0..<maxRuns).map { p.cases[$0 * p.cases.count / maxRuns] }
+                p.truncated = true
             }
         } else {
-            report.planned = perSite.reduce(0) { $0 + $1.count }
+            p.planned = perSite.reduce(0) { $0 + $1.count }
             var chosen = perSite.flatMap { $0 }
             if let maxRuns, chosen.count > maxRuns {
                 chosen = Self.sampleEvenly(perSite, maxRuns)
-                report.truncated = true
+                p.truncated = true
             }
-            plans = chosen.map { ($0.row, FaultPlan(rules: [$0.rule])) }
+            p.cases = chosen.map { FaultPlan(rules: [$0]) }
         }
-        let other = compareProfiles ? try ProfileComparison(runner: runner) : nil
-        report.compared = compareProfiles
-        for (k, job) in plans.enumerated() {
-            progress?(k, plans.count, job.plan.description)
-            let r = try runner.run(job.plan)
-            let rec = RunRecord(index: k + 1, seed: 0, plan: job.plan, result: r, reproducer: runner.reproducer(job.plan, seed: 0))
-            report.tally.add(rec)
-            onRecord?(rec)
-            report.rows[job.row].runs += 1
-            if r.fired.first ?? 0 > 0 { report.rows[job.row].fired += 1 }
-            if rec.outcome != nil {
-                report.rows[job.row].failures += 1
-                report.failing.append(rec)
-            }
-            if let other, let d = try other.compare(job.plan, seed: 0, primary: r) { report.differences.append(d) }
-        }
-        progress?(plans.count, plans.count, "")
-        if report.tally.runs == 0 { report.vacuity = .noRuns }
-        return report
+        return p
     }
 
     /// The second faults of pairs whose first is `first`: every (site, hit number) the
@@ -201,23 +178,22 @@ public struct Sweep: Sendable {
     static func pairs(after first: FaultRule, log: [FaultSite]) -> [FaultPlan] {
         var counts: [String: Int] = [:]
         var out: [FaultPlan] = []
-        var injectedAt: Int? = nil
-        for (i, s) in log.enumerated() {
+        var injected = false
+        for s in log {
             counts[s.name, default: 0] += 1
-            if injectedAt == nil {
-                if s.name == first.site && counts[s.name] == first.nth { injectedAt = i }
+            if !injected {
+                injected = s.name == first.site && counts[s.name] == first.nth
                 continue
             }
-            let second = FaultRule(site: s.name, nth: counts[s.name] ?? 1,
-                                   errno: SimulatedBox.faultCatalog.first { $0.name == s.name }?.defaultErrno ?? .noMemory)
-            out.append(FaultPlan(rules: [first, second]))
+            let errno = SimulatedBox.faultCatalog.first { $0.name == s.name }?.defaultErrno ?? .noMemory
+            out.append(FaultPlan(rules: [first, FaultRule(site: s.name, nth: counts[s.name] ?? 1, errno: errno)]))
         }
         return out
     }
 
-    /// At most `n` jobs, taken round-robin across sites (each site's hits spread evenly),
-    /// returned in sweep order.
-    static func sampleEvenly(_ perSite: [[(row: Int, rule: FaultRule)]], _ n: Int) -> [(row: Int, rule: FaultRule)] {
+    /// At most `n` cases, taken round-robin across sites (each site's hits spread
+    /// evenly), in sweep order.
+    static func sampleEvenly(_ perSite: [[FaultRule]], _ n: Int) -> [FaultRule] {
         var quota = Array(repeating: 0, count: perSite.count)
         var left = n
         while left > 0 {
@@ -227,10 +203,89 @@ public struct Sweep: Sendable {
             }
             if !gave { break }
         }
-        var out: [(row: Int, rule: FaultRule)] = []
+        var out: [FaultRule] = []
         for (i, jobs) in perSite.enumerated() where quota[i] > 0 {
             for k in 0..<quota[i] { out.append(jobs[k * jobs.count / quota[i]]) }
         }
         return out
+    }
+
+    /// A sweep whose fault-free run is done: case `i` (1-based) is one plan (one rule,
+    /// or two for pairs).
+    public struct Prepared: Sendable, PreparedRuns {
+        public var runner: FaultRunner
+        public var baseline: RunResult
+        /// Sites swept, in catalog order, with their hits in the fault-free run.
+        public var coverage: [SiteCoverage]
+        /// One plan per case, site by site, hit by hit (errno by errno).
+        public var cases: [FaultPlan]
+        /// Set when `--max-runs` sampled the case list.
+        public var truncated: Bool
+        /// Cases before `--max-runs` sampled them.
+        public var planned = 0
+        /// Why nothing can be swept (exit 8), if so.
+        public var vacuity: String?
+
+        public var total: Int { cases.count }
+
+        public func describe(_ index: Int) -> String { cases[index - 1].description }
+
+        public func run(_ index: Int) throws(LabError) -> FaultRunRecord {
+            let plan = cases[index - 1]
+            let r = try runner.run(plan)
+            return FaultRunRecord(index: index, seed: 0, plan: plan, result: r, reproducer: runner.reproducer(plan, seed: 0))
+        }
+
+        public func crashed(_ index: Int, message: String) -> FaultRunRecord {
+            let plan = cases[index - 1]
+            let f = Failure(kind: .trap, command: 0, commandLine: "", line: 0, message: message)
+            return FaultRunRecord(index: index, seed: 0, plan: plan, injected: 0,
+                                  failing: FailingRun(plan: plan, seed: 0, failures: [f], reproducer: runner.reproducer(plan, seed: 0)))
+        }
+
+        /// The report of the cases in `tally`.
+        public func report(_ tally: RunTally) -> SweepReport {
+            var r = SweepReport(tally, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
+                                baselineFailures: baseline.failures, coverage: coverage, truncated: truncated, vacuity: vacuity)
+            r.meta = runner.meta(baseline)
+            return r
+        }
+    }
+
+    /// Runs one shard of the sweep (the whole of it by default) in this process.
+    /// - Parameters:
+    ///   - progress: called before each run with (done, total, rule), for a terminal
+    ///     progress line.
+    ///   - each: called with every finished run's record, in run order.
+    public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil,
+                    each: ((FaultRunRecord) -> Void)? = nil) throws(LabError) -> SweepReport {
+        let p = try prepared(progress: progress)
+        var tally = RunTally()
+        let mine = Array(shard.runs(of: p.total))
+        for (k, i) in mine.enumerated() {
+            progress?(k, mine.count, p.describe(i))
+            let rec = try p.run(i)
+            each?(rec)
+            tally.add(rec)
+        }
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
+        return p.report(tally)
+    }
+}
+
+extension SweepReport {
+    /// The report of the cases in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, scenario: String, profile: String, baselineFailures: [Failure], coverage: [SiteCoverage],
+         truncated: Bool, vacuity: String? = nil) {
+        self.init(scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  rows: coverage.map { c in
+                      let s = tally.perSite[c.site] ?? (0, 0, 0)
+                      return SweepSiteRow(coverage: c, runs: s.runs, fired: s.fired, failures: s.failures)
+                  },
+                  runs: tally.runs, truncated: truncated, failing: tally.sortedFailing.compactMap(\.failing),
+                  vacuity: vacuity ?? (!baselineFailures.isEmpty ? Vacuity.baselineFails.reason
+                                       : tally.runs == 0 ? Vacuity.noRuns.reason : nil),
+                  outcomes: OutcomeCounts(tally), cases: tally.sortedFailing)
     }
 }

@@ -231,6 +231,9 @@ struct ScenarioRunner {
         // command (or the end) fails the run, so a hang is never reported as a pass.
         var openHang: (line: Int, text: String, message: String)? = nil
         var lastHung = false
+        // A command that failed and that no `expect errno`/`expect status` line has
+        // checked yet: the run fails when the next command (or the end) comes first.
+        var unchecked: (line: Int, text: String, got: String)? = nil
         let ctx = MachineContext(factory: factory, baseDirectory: baseDirectory, runner: commandRunner)
         var transcript = Output()
         loop: for line in s.lines {
@@ -249,7 +252,11 @@ struct ScenarioRunner {
                 }
             case .command(let argv, let text):
                 if let h = openHang {
-                    failure = (h.line, h.text, "the command returns", "it never returns (hang): \(h.message)")
+                    failure = (h.line, "command never returned: \(h.text)", "the command returns", "it never returns (hang): \(h.message)")
+                    break loop
+                }
+                if let u = unchecked {
+                    failure = (u.line, "command failed: \(u.text)", Self.uncheckedExpected, u.got)
                     break loop
                 }
                 transcript.out("$ jhsim \(text)\n")
@@ -275,6 +282,9 @@ struct ScenarioRunner {
                 let hang = session.log.count > logBefore ? session.records.last?.outcome.hang : nil
                 lastHung = hang != nil
                 if let hang { openHang = (line.number, text, hang) }
+                if status != 0 {
+                    unchecked = (line.number, text, "exit status \(status)" + (lastErrno.map { " (\($0.name))" } ?? ""))
+                }
                 commands += 1
                 if showProgress, total >= 50, commands % 10 == 0 || commands == total {
                     out.progress?("\r[\(commands)/\(total)] commands")
@@ -282,16 +292,23 @@ struct ScenarioRunner {
                 }
             case .expect(let e, let text):
                 expectations += 1
-                if e == .hang { openHang = nil }
+                if e == .hang { openHang = nil; unchecked = nil }
                 if let (expected, got) = check(e, session: session, status: lastStatus, errno: lastErrno, stdout: lastStdout,
                                                hung: lastHung) {
                     failure = (line.number, text, expected, got)
                     break loop
                 }
+                switch e {
+                case .errno, .status: unchecked = nil
+                default: break
+                }
             }
         }
         if failure == nil, let h = openHang {
-            failure = (h.line, h.text, "the command returns", "it never returns (hang): \(h.message)")
+            failure = (h.line, "command never returned: \(h.text)", "the command returns", "it never returns (hang): \(h.message)")
+        }
+        if failure == nil, let u = unchecked {
+            failure = (u.line, "command failed: \(u.text)", Self.uncheckedExpected, u.got)
         }
         if json {
             var obj: [(String, JSONValue)] = [
@@ -308,11 +325,14 @@ struct ScenarioRunner {
             out.out(transcript.merged)
         }
         if let f = failure {
-            out.err("\(s.file):\(f.line): expectation failed: \(f.text)\n  expected: \(f.expected)\n  got:      \(f.got)\n")
+            let what = f.text.hasPrefix("command failed: ") || f.text.hasPrefix("command never returned: ") ? f.text : "expectation failed: \(f.text)"
+            out.err("\(s.file):\(f.line): \(what)\n  expected: \(f.expected)\n  got:      \(f.got)\n")
             return 1
         }
         return 0
     }
+
+    static let uncheckedExpected = "success, or an `expect errno E` / `expect status N` line after it"
 
     /// nil when the expectation holds, else (expected, got).
     func check(_ e: Scenario.Expectation, session: LabSession, status: Int32?, errno: Errno?, stdout: String,

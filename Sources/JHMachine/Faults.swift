@@ -133,7 +133,7 @@ extension FaultRule {
             guard kv.count == 2 else {
                 throw FaultRuleError(message: "bad fault rule part '\(part)'; expected key=value with key \(Self.keys)")
             }
-            let key = kv[0] == "detail" ? "state" : kv[0]
+            let key = kv[0] == "detail" || kv[0] == "nr" ? "state" : kv[0]
             guard !seen.contains(key) else {
                 throw FaultRuleError(message: "fault rule '\(text)' gives \(key)= twice; a rule takes each key once")
             }
@@ -147,7 +147,8 @@ extension FaultRule {
                     throw FaultRuleError(message: "fault site '\(siteName)' does not concern a CPU; drop cpu=")
                 }
                 rule.cpu = c
-            case "state", "detail":
+            // `nr=` reads better for the hypercall site (`hypercall:nr=CELL_CREATE`).
+            case "state", "detail", "nr":
                 if let valid = info.details, !valid.contains(kv[1]) {
                     throw FaultRuleError(message: "fault site '\(siteName)' is never hit with state '\(kv[1])'; valid: \(valid.joined(separator: ", "))")
                 }

@@ -14,7 +14,7 @@ import Testing
         #expect(r.stderr == "")
         #expect(r.stdout == """
             Fault sweep of (built-in), profile fixed
-            5 runs over 2 sites, one failing hit each
+            5 runs over 2 sites
 
             SITE          HITS  RUNS  FIRED  FAILURES
             pci_bind      1     1     1      0

@@ -22,10 +22,10 @@ import Testing
 
     @Test func plansAreDrawnFromTheSeedWithPlausibleErrnos() throws {
         let target = try FaultScenario.builtin(baseDirectory: NSTemporaryDirectory())
-        nonisolated(unsafe) var records: [RunRecord] = []
-        let report = try Campaign(runner: runner(target, profile: "fixed"), seed: 5, runs: 40, rulesPerRun: 3)
-            .run(onRecord: { records.append($0) })
-        #expect(records.count == 40 && report.tally.runs == 40)
+        var records: [Campaign.RunRecord] = []
+        let report = try Campaign(runner: runner(target, profile: "fixed"), seed: 5, runs: 40, rulesPerRun: 3).run(each: { records.append($0) })
+        #expect(records.map(\.index) == Array(1...40))
+        #expect(report.runsDone == 40)
         #expect(records.allSatisfy { (1...3).contains($0.plan.rules.count) })
         let catalog = SimulatedBox.faultCatalog
         for rec in records {
@@ -36,20 +36,21 @@ import Testing
                 #expect(try rule(r.description) == r)
             }
         }
-        #expect(records.reduce(0) { $0 + $1.injected } > 0)
+        #expect(records.reduce(0) { $0 + $1.injected } == report.injected)
+        #expect(report.injected > 0)
         #expect(report.exitStatus == 0)
     }
 
     @Test func aFailingCampaignRunIsShrunkAndReproducible() throws {
         let cli = FaultsCLI()
         cli.write("s.jhsim", Self.fragile)
-        let r = cli.run(["faults", "campaign", "s.jhsim", "--seed", "1", "--runs", "40", "--check-expect"])
+        let r = cli.run(["faults", "campaign", "s.jhsim", "--seed", "1", "--runs", "40", "--check-expect", "--profile", "fixed"])
         #expect(r.status == FailureClass.expectation.exitStatus)
         let minimal = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  minimal reproducer: ") }
         #expect(!minimal.isEmpty)
         for line in minimal {
             let cmd = String(line.dropFirst("  minimal reproducer: ".count))
-            #expect(cmd.hasPrefix("jhsim faults run \(cli.dir)/s.jhsim ") && cmd.contains(" --check-expect --rule "))
+            #expect(cmd.hasPrefix("jhsim faults run \(cli.dir)/s.jhsim --profile fixed ") && cmd.contains(" --check-expect --rule "))
             let again = try cli.run(commandLine: cmd)
             #expect(again.status == FailureClass.expectation.exitStatus, "\(cmd)")
         }
