@@ -145,7 +145,7 @@ extension JailhouseDriver {
         // max_cpus returns -EINVAL without entering.
         let online = kernel.online
         let results = hypervisor.enable(cpus: online, configAddress: configAddress, maxCPUs: maxCPUs)
-        if let error = collectErrorCode(results, step: "enter_hypervisor", cpus: online) {
+        if let error = collectErrorCode(results, step: DriverTrace.enterHypervisor, cpus: online) {
             cellDelete(root)
             rootCell = nil
             firmwareFree()
@@ -161,11 +161,10 @@ extension JailhouseDriver {
 
     /// The `error_code` the per-CPU IPI handlers leave behind (the last non-zero result;
     /// the hypervisor returns the same error on every CPU), recorded as one step.
-    func collectErrorCode(_ results: [Int64], step: String, cpus: CPUSet) -> Errno? {
+    func collectErrorCode(_ results: [Int64], step: TraceKind, cpus: CPUSet) -> Errno? {
         let code = results.last { $0 != 0 } ?? 0
         let error = code == 0 ? nil : Errno(rawValue: Int32(truncatingIfNeeded: -code))
-        machine.record(.driver, step, "cpus=\(cpus.rangeList)", result: error.map { .error($0) } ?? .ok,
-                       mirrors: "\(step) (driver/main.c)")
+        machine.record(step, result: error.map { .error($0) } ?? .ok, set: cpus)
         return error
     }
 

@@ -60,8 +60,7 @@ extension JailhouseDriver {
             for a in allocations { kernel.kfree(a) }
             throw error
         }
-        machine.record(.driver, "cell_create", "id=\(id) name=\(cell.name) cpus=\(cell.cpusAssigned.rangeList)",
-                       result: .ok, mirrors: "cell_create (driver/cell.c)")
+        machine.record(DriverTrace.cellCreate, result: .ok, a: Int(id), text: cell.name, set: cell.cpusAssigned)
         return cell
     }
 
@@ -69,8 +68,7 @@ extension JailhouseDriver {
     func cellRegister(_ cell: DriverCell) {
         cells.append(cell)
         cell.registered = true
-        machine.record(.driver, "cell_register", "id=\(cell.id) name=\(cell.name)",
-                       mirrors: "cell_register (driver/cell.c)")
+        machine.record(DriverTrace.cellRegister, a: Int(cell.id.rawValue), text: cell.name)
     }
 
     /// Mirrors `cell_delete` in driver/cell.c: unlink, move the per-CPU statistics back to
@@ -81,8 +79,7 @@ extension JailhouseDriver {
         sysfsCellDelete(cell)
         for a in cell.allocations { kernel.kfree(a) }
         cell.allocations = []
-        machine.record(.driver, "cell_delete", "id=\(cell.id) name=\(cell.name)",
-                       mirrors: "cell_delete (driver/cell.c)")
+        machine.record(DriverTrace.cellDelete, a: Int(cell.id.rawValue), text: cell.name)
     }
 
     /// Mirrors `find_cell` in driver/cell.c: the first cell in creation order whose id

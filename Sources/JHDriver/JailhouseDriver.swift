@@ -54,18 +54,17 @@ public final class JailhouseDriver: @unchecked Sendable {
         jailhouseLock = KernelMutex(name: "jailhouse_lock")
         sysfsInit()
         pciRegisterStub()
-        machine.record(.driver, "module_init", "jailhouse", mirrors: "jailhouse_init (driver/main.c)")
+        machine.record(DriverTrace.moduleInit)
     }
 
     /// Opens /dev/jailhouse for a process. The device node is root-only in real systems;
     /// here the rule is explicit: CAP_SYS_ADMIN in the effective set, else EPERM.
     public func open(pid: PID, credentials: Credentials) throws(Errno) -> DeviceFile {
         guard credentials.hasSysAdmin else {
-            machine.record(.driver, "open", "/dev/jailhouse pid=\(pid) caps=\(credentials.text) (needs cap_sys_admin in the effective set)",
-                           result: .error(.notPermitted))
+            machine.record(DriverTrace.openDenied, result: .error(.notPermitted), a: Int(pid.rawValue), text: credentials.text)
             throw .notPermitted
         }
-        machine.record(.driver, "open", "/dev/jailhouse pid=\(pid)", result: .ok)
+        machine.record(DriverTrace.open, result: .ok, a: Int(pid.rawValue))
         return DeviceFile(pid: pid, credentials: credentials)
     }
 
@@ -73,8 +72,7 @@ public final class JailhouseDriver: @unchecked Sendable {
     /// - Returns: 0 or a negative errno, as the system call returns it.
     /// - Throws: `SimulationHang` when a hypercall would wait forever.
     public func ioctl(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
-        machine.record(.driver, "ioctl", "\(command.name) arg=0x\(hex(arg, 1)) pid=\(file.pid)", phase: .begin,
-                       mirrors: "jailhouse_ioctl (driver/main.c)")
+        machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
         do throws(DriverFailure) {
             switch command {
@@ -92,12 +90,12 @@ public final class JailhouseDriver: @unchecked Sendable {
             switch failure {
             case .errno(let e): result = e.negated
             case .hang(let h):
-                machine.record(.driver, "ioctl", "\(command.name) hangs", phase: .end)
+                machine.record(DriverTrace.ioctlHangs, a: Int(command.rawValue))
                 throw h
             }
         }
-        machine.record(.driver, "ioctl", command.name, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
-                       phase: .end)
+        machine.record(DriverTrace.ioctlEnd, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
+                       a: Int(command.rawValue))
         return result
     }
 

@@ -291,6 +291,16 @@ public struct LabCommandRunner: Sendable {
         let record = try st.load()
         let session = try LabSession(parameters: record.parameters, factory: factory)
         try session.replay(record.commands)
+        if record.version < 2 {
+            // Version 1 hashed the text line of every event: check the replay against that.
+            guard let legacy = session.machine.trace.legacyTextHashHex else {
+                throw LabError("the lab in \(st.directory) has format version \(record.version), whose trace hash covers every event's text, but its replay keeps only the newest \(session.machine.trace.events.count) of \(session.machine.trace.recordedCount) events, so it cannot be checked; it was left untouched — start over with `jhsim lab init --force`")
+            }
+            guard legacy == record.traceHash else {
+                throw LabError("replaying the lab in \(st.directory) (format version \(record.version)) gave text trace hash \(legacy), not the saved \(record.traceHash): the lab was made by a jhsim whose trace reads differently, or edited by hand; it was left untouched — start over with `jhsim lab init --force`")
+            }
+            return (session, record)
+        }
         guard session.machine.trace.hashHex == record.traceHash else {
             throw LabError("replaying the lab in \(st.directory) gave trace hash \(session.machine.trace.hashHex), not the saved \(record.traceHash): the lab was made by a different jhsim version or edited by hand; it was left untouched — start over with `jhsim lab init --force`")
         }

@@ -64,7 +64,7 @@ public final class LabSession {
         m.wait(until: m.horizon)
         let firstSeq = m.trace.recordedCount
         let start = m.now
-        m.record(.user, "command", command.commandLine)
+        m.record(LabTrace.command, text: command.commandLine)
         var injector = armedFaults
         for r in rules { injector.add(r) }
         m.faults = injector
@@ -77,7 +77,7 @@ public final class LabSession {
         m.wait(until: m.horizon)
         let done: TraceResult = outcome.hang != nil ? .value(-1)
             : outcome.result == 0 ? .ok : (outcome.errno.map { .error($0) } ?? .value(outcome.result))
-        m.record(.user, "done", outcome.hang != nil ? command.commandLine + " (never returns)" : command.commandLine, result: done)
+        m.record(outcome.hang != nil ? LabTrace.doneHang : LabTrace.done, result: done, text: command.commandLine)
         log.append(command)
         records.append(CommandRecord(
             index: records.count, commandLine: command.commandLine, firstSeq: firstSeq,

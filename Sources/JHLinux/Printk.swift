@@ -80,7 +80,7 @@ extension Kernel {
     /// so explanations can show the kernel's own words.
     public func printk(_ level: LogLevel, _ text: String) {
         log.append(time: machine.now, level: level, text: text)
-        record("printk", "level=\(level.rawValue) \(text)", mirrors: "printk (kernel/printk/printk.c)")
+        record(LinuxTrace.printk, a: level.rawValue, text: text)
     }
 
     /// `dmesg` output: every record at or above `minLevel` priority (numerically ≤).
