@@ -38,9 +38,18 @@ extension JailhouseDriver {
                 }
                 machine.record(DriverTrace.addCPU, result: ok ? .ok : .error(.ioError), a: cpu)
                 // Fixed: owed unless a failed rollback left it in cpu_online_mask anyway.
-                if ok || upstream || kernel.online.contains(cpu) { offlinedCPUs.remove(cpu) }
+                if ok || upstream || kernel.online.contains(cpu) {
+                    offlinedCPUs.remove(cpu)
+                    machine.record(DriverTrace.offlinedCPUsClear, a: cpu, set: offlinedCPUs)
+                }
+            } else {
+                // Not taken by the driver (the admin had offlined it): it stays offline.
+                machine.record(DriverTrace.notOfflinedByDriver, a: cpu)
             }
-            rootCell?.cpusAssigned.insert(cpu)
+            if let root = rootCell {
+                root.cpusAssigned.insert(cpu)
+                machine.record(DriverTrace.rootCPUSet, a: cpu, set: root.cpusAssigned)
+            }
         }
         _ = pciDoAllDevices(cell, type: .device, action: .release)
         log(.info, "Destroyed Jailhouse cell \"\(cell.name)\"")

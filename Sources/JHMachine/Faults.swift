@@ -214,6 +214,9 @@ public struct FaultInjector: Sendable, Codable {
         for r in rules { add(r) }
     }
 
+    /// Whether a check can do anything: a rule to match, or sites to count.
+    public var isArmed: Bool { countsSites || !rules.isEmpty }
+
     public mutating func add(_ rule: FaultRule) {
         let twins = rules.filter { $0 == rule }.count
         streams.append(Self.stream(seed: seed, rule: rule, occurrence: twins))
