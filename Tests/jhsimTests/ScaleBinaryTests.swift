@@ -3,7 +3,7 @@ import Testing
 
 /// `--jobs` workers and interrupted streams through the real executable.
 @Suite struct ScaleBinaryTests {
-    static let campaign = ["faults", "campaign", "--seed", "5", "--runs", "30"]
+    static let campaign = ["faults", "campaign", "--seed", "5", "--runs", "30", "--profile", "fixed"]
 
     @Test func jobsPrintWhatOneProcessPrints() throws {
         let d = JHSimProcess.tempDir()
@@ -28,7 +28,7 @@ import Testing
         let fake = d + "/dying-jhsim"
         try "#!/bin/sh\n\"$JHSIM_REAL\" \"$@\" | head -n 3\nkill -TRAP $$\n".write(toFile: fake, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
-        let args = ["faults", "campaign", "--seed", "5", "--runs", "8", "--no-shrink", "--jobs", "2", "--out", "c.jsonl"]
+        let args = ["faults", "campaign", "--seed", "5", "--runs", "8", "--no-shrink", "--profile", "fixed", "--jobs", "2", "--out", "c.jsonl"]
         let r = try JHSimProcess.run(args, in: d, env: ["JHSIM_WORKER": fake, "JHSIM_REAL": JHSimProcess.binary])
         #expect(r.status == 5, "\(r.stderr)")
         #expect(r.stdout.contains("8 runs, "))
@@ -45,7 +45,7 @@ import Testing
     /// gives the uninterrupted report.
     @Test func aKilledCampaignLeavesValidLinesAndResumes() throws {
         let d = JHSimProcess.tempDir()
-        let args = ["faults", "campaign", "--seed", "9", "--runs", "200", "--no-shrink"]
+        let args = ["faults", "campaign", "--seed", "9", "--runs", "200", "--no-shrink", "--profile", "fixed"]
         let p = Process()
         p.executableURL = URL(fileURLWithPath: JHSimProcess.binary)
         p.arguments = args + ["--out", "k.jsonl"]
