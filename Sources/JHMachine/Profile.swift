@@ -26,6 +26,9 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
     case commRevDoesNotShortCircuit = "comm-rev-does-not-short-circuit"
     /// 13: unknown ioctls return -EINVAL rather than -ENOTTY.
     case unknownIoctlIsEINVAL = "unknown-ioctl-is-einval"
+    /// 14: `ioapic_cell_init` rejects pin_base ≠ 0 after taking its page and earlier
+    ///     chips' pins, and returns without `ioapic_cell_exit`: both leak.
+    case ioapicPinBaseLeaks = "ioapic-pin-base-leaks"
 
     /// The §6.2 item number.
     public var number: Int {
@@ -40,6 +43,7 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
         case .rootIDFromSystemConfig: 11
         case .commRevDoesNotShortCircuit: 12
         case .unknownIoctlIsEINVAL: 13
+        case .ioapicPinBaseLeaks: 14
         }
     }
 
@@ -56,6 +60,7 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
         case .rootIDFromSystemConfig: "the hypervisor's root id comes from the system config, not the driver"
         case .commRevDoesNotShortCircuit: "FAILED_COMM_REV does not end a comm-region message wait"
         case .unknownIoctlIsEINVAL: "unknown ioctls return EINVAL instead of ENOTTY"
+        case .ioapicPinBaseLeaks: "an irqchip with pin_base != 0 leaks the IOAPIC page and pins of the failed create"
         }
     }
 }
