@@ -45,6 +45,11 @@ public final class JailhouseDriver: @unchecked Sendable {
     var sysfsCoreSize: UInt64?
 
     public static let stubDriverName = "jailhouse-pci-stub"
+    /// Upstream's `root_cell` after a failed `jailhouse_cell_prepare_root`: ERR_PTR, not
+    /// NULL (quirk 15). `rootCell` is nil then; this says the C pointer is not.
+    var rootCellErrPtr: Errno?
+    /// A hang found deep inside a command whose code path throws errnos (enable).
+    var pendingHang: SimulationHang?
 
     /// Mirrors `jailhouse_init` in driver/main.c: the root device with its sysfs
     /// attributes and the `cells` directory, the misc device and the PCI stub driver.
@@ -76,6 +81,15 @@ public final class JailhouseDriver: @unchecked Sendable {
         machine.record(.driver, "ioctl", "\(command.name) arg=0x\(hex(arg, 1)) pid=\(file.pid)", phase: .begin,
                        mirrors: "jailhouse_ioctl (driver/main.c)")
         let result: Int64
+        if let o = kernel.oops {
+            // The oopsing process died holding jailhouse_lock: every later ioctl sleeps in
+            // mutex_lock_interruptible forever.
+            machine.record(.driver, "ioctl", "\(command.name) blocks on jailhouse_lock", phase: .end)
+            var h = SimulationHang(waiter: "\(command.name) in mutex_lock_interruptible(jailhouse_lock)",
+                                   reason: "the process that held the lock was killed by an earlier \(o)", machine: machine)
+            h.oops = o
+            throw h
+        }
         do throws(DriverFailure) {
             switch command {
             case .enable: try cmdEnable(file, arg)
@@ -95,6 +109,10 @@ public final class JailhouseDriver: @unchecked Sendable {
                 machine.record(.driver, "ioctl", "\(command.name) hangs", phase: .end)
                 throw h
             }
+        }
+        if let o = kernel.oops {
+            machine.record(.driver, "ioctl", "\(command.name) oopsed", phase: .end)
+            throw SimulationHang(oops: o, during: command.name, machine: machine)
         }
         machine.record(.driver, "ioctl", command.name, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
                        phase: .end)

@@ -59,6 +59,9 @@ public struct ActionOutcome: Hashable, Sendable {
     public var result: Int64
     /// Set when the machine stopped a wait that could never end.
     public var hang: String?
+    /// Set when the command never returned because the simulated kernel oopsed (in it or
+    /// before it); `hang` holds the report.
+    public var oops: Bool = false
     public var errno: Errno? { hang == nil ? Errno.fromReturn(result) : nil }
 }
 

@@ -93,7 +93,7 @@ public final class LabSession {
                 return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal, credentials: command.caps))
             } catch {
                 // On hardware the ioctl never returns; there is no result to report.
-                return ActionOutcome(result: 0, hang: error.description)
+                return ActionOutcome(result: 0, hang: error.description, oops: error.oops != nil)
             }
         }
         switch command.action {
