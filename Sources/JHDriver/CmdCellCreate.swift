@@ -70,8 +70,7 @@ extension JailhouseDriver {
         kernel.writeKernel(config &+ 40, withUnsafeBytes(of: cell.id.rawValue.littleEndian, Array.init))
 
         guard cell.cpusAssigned.isSubset(of: root.cpusAssigned) else {
-            machine.record(.driver, "cpumask_subset", "cell=\(cell.cpusAssigned.rangeList) root=\(root.cpusAssigned.rangeList)",
-                           result: .error(.busy), mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+            machine.record(DriverTrace.cpumaskSubset, result: .error(.busy), text: root.cpusAssigned.rangeList, set: cell.cpusAssigned)
             cellDelete(cell)  // error_cell_delete
             throw .errno(.busy)
         }
@@ -89,14 +88,13 @@ extension JailhouseDriver {
                 do {
                     try kernel.removeCPU(cpu)
                 } catch {
-                    machine.record(.driver, "remove_cpu", "cpu=\(cpu)", result: .error(error),
-                                   mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+                    machine.record(DriverTrace.removeCPUFailed, result: .error(error), a: cpu)
                     failure = error
                     break
                 }
                 offlinedCPUs.insert(cpu)
                 takenDown.insert(cpu)
-                machine.record(.driver, "offlined_cpus", "set cpu=\(cpu) now=\(offlinedCPUs.rangeList)")
+                machine.record(DriverTrace.offlinedCPUs, a: cpu, set: offlinedCPUs)
             }
             root.cpusAssigned.remove(cpu)
         }
@@ -134,8 +132,7 @@ extension JailhouseDriver {
             let shouldRevive = upstream ? !kernel.online.contains(cpu) : takenDown.contains(cpu)
             if shouldRevive {
                 let ok = (try? kernel.addCPU(cpu)) != nil
-                machine.record(.driver, "add_cpu", "cpu=\(cpu) (rollback)", result: ok ? .ok : .error(.ioError),
-                               mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)")
+                machine.record(DriverTrace.addCPURollback, result: ok ? .ok : .error(.ioError), a: cpu)
                 if ok || !upstream { offlinedCPUs.remove(cpu) }
             }
             root.cpusAssigned.insert(cpu)

@@ -36,8 +36,7 @@ extension JailhouseDriver {
                     ok = false
                     log(.err, "Jailhouse: failed to bring CPU \(cpu) back online")
                 }
-                machine.record(.driver, "add_cpu", "cpu=\(cpu)", result: ok ? .ok : .error(.ioError),
-                               mirrors: "cell_destroy (driver/cell.c)")
+                machine.record(DriverTrace.addCPU, result: ok ? .ok : .error(.ioError), a: cpu)
                 if ok || upstream { offlinedCPUs.remove(cpu) }
             }
             rootCell?.cpusAssigned.insert(cpu)

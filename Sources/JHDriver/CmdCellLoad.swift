@@ -43,15 +43,14 @@ extension JailhouseDriver {
         guard let region = cell.memoryRegions.first(where: {
             target >= $0.virtStart && target &- $0.virtStart < $0.size
         }) else {
-            machine.record(.driver, "load_image", "target=0x\(hex(target, 1)) in no region", result: .error(.invalidArgument),
-                           mirrors: "load_image (driver/cell.c)")
+            machine.record(DriverTrace.loadImageNoRegion, result: .error(.invalidArgument), a: Int(bitPattern: UInt(target)))
             throw .invalidArgument
         }
         let offset = target - region.virtStart
         let required: MemoryFlags = [.write, .loadable]
         guard size <= region.size - offset, region.flags.isSuperset(of: required) else {
-            machine.record(.driver, "load_image", "target=0x\(hex(target, 1)) size=\(size) region=0x\(hex(region.virtStart, 1))",
-                           result: .error(.invalidArgument), mirrors: "load_image (driver/cell.c)")
+            machine.record(DriverTrace.loadImageTooBig, result: .error(.invalidArgument), a: Int(bitPattern: UInt(target)),
+                           b: Int(bitPattern: UInt(size)), c: Int(bitPattern: UInt(region.virtStart)))
             throw .invalidArgument
         }
         let phys = region.physStart &+ offset
@@ -66,7 +65,7 @@ extension JailhouseDriver {
         do { data = try copyFromUser(file, source, Int(size)) } catch { throw .badAddress }
         machine.memory.write(phys, data)
         machine.advance(machine.cost.pageMap * Int((size + 4095) / 4096))
-        machine.record(.driver, "load_image", "cell=\(cell.name) bytes=\(size) target=0x\(hex(target, 1)) phys=0x\(hex(phys, 1))",
-                       result: .ok, mirrors: "load_image (driver/cell.c)")
+        machine.record(DriverTrace.loadImage, result: .ok, a: Int(bitPattern: UInt(size)), b: Int(bitPattern: UInt(target)),
+                       c: Int(bitPattern: UInt(phys)), text: cell.name)
     }
 }

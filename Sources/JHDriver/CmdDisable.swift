@@ -34,8 +34,7 @@ extension JailhouseDriver {
         // With preemption off: every root CPU must be online, or the hypervisor's
         // shutdown barrier would wait for it forever.
         if kernel.online.count != root.cpusAssigned.count {
-            machine.record(.driver, "disable", "online=\(kernel.online.rangeList) root=\(root.cpusAssigned.rangeList)",
-                           result: .error(.busy), mirrors: "jailhouse_cmd_disable (driver/main.c)")
+            machine.record(DriverTrace.disableBusy, result: .error(.busy), text: root.cpusAssigned.rangeList, set: kernel.online)
             throw .errno(.busy)
         }
 
@@ -45,7 +44,7 @@ extension JailhouseDriver {
         } catch {
             throw .hang(error)
         }
-        if let error = collectErrorCode(results, step: "leave_hypervisor", cpus: kernel.online) {
+        if let error = collectErrorCode(results, step: DriverTrace.leaveHypervisor, cpus: kernel.online) {
             throw .errno(error)
         }
 

@@ -165,8 +165,7 @@ extension JailhouseDriver {
         let beyond = CPUSet(online.filter { $0 >= maxCPUs })
         if !beyond.isEmpty {
             let spinning = CPUSet(online.filter { $0 < maxCPUs })
-            machine.record(.driver, "enter_hypervisor", "cpus=\(beyond.rangeList) >= max_cpus=\(maxCPUs)",
-                           result: .error(.invalidArgument), mirrors: "enter_hypervisor (driver/main.c)")
+            machine.record(DriverTrace.enterBeyondMaxCPUs, result: .error(.invalidArgument), a: maxCPUs, set: beyond)
             pendingHang = SimulationHang(
                 waiter: "jailhouse enable: on_each_cpu(enter_hypervisor) waiting for call_done; cpus \(spinning.rangeList) spin in entry (hypervisor/setup.c)",
                 reason: "cpus \(beyond.rangeList) are at or above max_cpus (\(maxCPUs)) and return -EINVAL without entering, so entered_cpus never reaches online_cpus (\(online.count))",
@@ -174,7 +173,7 @@ extension JailhouseDriver {
             throw .invalidArgument
         }
         let results = hypervisor.enable(cpus: online, configAddress: configAddress, maxCPUs: maxCPUs)
-        if let error = collectErrorCode(results, step: "enter_hypervisor", cpus: online) {
+        if let error = collectErrorCode(results, step: DriverTrace.enterHypervisor, cpus: online) {
             cellDelete(root)
             rootCell = nil
             firmwareFree()
@@ -190,11 +189,10 @@ extension JailhouseDriver {
 
     /// The `error_code` the per-CPU IPI handlers leave behind (the last non-zero result;
     /// the hypervisor returns the same error on every CPU), recorded as one step.
-    func collectErrorCode(_ results: [Int64], step: String, cpus: CPUSet) -> Errno? {
+    func collectErrorCode(_ results: [Int64], step: TraceKind, cpus: CPUSet) -> Errno? {
         let code = results.last { $0 != 0 } ?? 0
         let error = code == 0 ? nil : Errno(rawValue: Int32(truncatingIfNeeded: -code))
-        machine.record(.driver, step, "cpus=\(cpus.rangeList)", result: error.map { .error($0) } ?? .ok,
-                       mirrors: "\(step) (driver/main.c)")
+        machine.record(step, result: error.map { .error($0) } ?? .ok, set: cpus)
         return error
     }
 

@@ -37,8 +37,7 @@ extension JailhouseDriver {
             // vmalloc(0) returns NULL: a config without memory regions is -ENOMEM, before
             // any CPU is touched.
             guard regionCount > 0 else {
-                machine.record(.driver, "vmalloc", "size=0 (no memory regions) returns NULL", result: .error(.noMemory),
-                               mirrors: "vmalloc (mm/vmalloc.c)")
+                machine.record(DriverTrace.vmallocZero, result: .error(.noMemory))
                 throw Errno.noMemory
             }
             regions = try kernelAlloc(32 * regionCount, tag: "cell memory_regions",
@@ -67,8 +66,7 @@ extension JailhouseDriver {
             for a in allocations { kernel.kfree(a) }
             throw error
         }
-        machine.record(.driver, "cell_create", "id=\(id) name=\(cell.name) cpus=\(cell.cpusAssigned.rangeList)",
-                       result: .ok, mirrors: "cell_create (driver/cell.c)")
+        machine.record(DriverTrace.cellCreate, result: .ok, a: Int(id), text: cell.name, set: cell.cpusAssigned)
         return cell
     }
 
@@ -76,8 +74,7 @@ extension JailhouseDriver {
     func cellRegister(_ cell: DriverCell) {
         cells.append(cell)
         cell.registered = true
-        machine.record(.driver, "cell_register", "id=\(cell.id) name=\(cell.name)",
-                       mirrors: "cell_register (driver/cell.c)")
+        machine.record(DriverTrace.cellRegister, a: Int(cell.id.rawValue), text: cell.name)
     }
 
     /// Mirrors `cell_delete` in driver/cell.c: unlink, move the per-CPU statistics back to
@@ -88,8 +85,7 @@ extension JailhouseDriver {
         sysfsCellDelete(cell)
         for a in cell.allocations { kernel.kfree(a) }
         cell.allocations = []
-        machine.record(.driver, "cell_delete", "id=\(cell.id) name=\(cell.name)",
-                       mirrors: "cell_delete (driver/cell.c)")
+        machine.record(DriverTrace.cellDelete, a: Int(cell.id.rawValue), text: cell.name)
     }
 
     /// Mirrors `find_cell` in driver/cell.c: the first cell in creation order whose id

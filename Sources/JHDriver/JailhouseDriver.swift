@@ -59,18 +59,17 @@ public final class JailhouseDriver: @unchecked Sendable {
         jailhouseLock = KernelMutex(name: "jailhouse_lock")
         sysfsInit()
         pciRegisterStub()
-        machine.record(.driver, "module_init", "jailhouse", mirrors: "jailhouse_init (driver/main.c)")
+        machine.record(DriverTrace.moduleInit)
     }
 
     /// Opens /dev/jailhouse for a process. The device node is root-only in real systems;
     /// here the rule is explicit: CAP_SYS_ADMIN in the effective set, else EPERM.
     public func open(pid: PID, credentials: Credentials) throws(Errno) -> DeviceFile {
         guard credentials.hasSysAdmin else {
-            machine.record(.driver, "open", "/dev/jailhouse pid=\(pid) caps=\(credentials.text) (needs cap_sys_admin in the effective set)",
-                           result: .error(.notPermitted))
+            machine.record(DriverTrace.openDenied, result: .error(.notPermitted), a: Int(pid.rawValue), text: credentials.text)
             throw .notPermitted
         }
-        machine.record(.driver, "open", "/dev/jailhouse pid=\(pid)", result: .ok)
+        machine.record(DriverTrace.open, result: .ok, a: Int(pid.rawValue))
         return DeviceFile(pid: pid, credentials: credentials)
     }
 
@@ -78,13 +77,12 @@ public final class JailhouseDriver: @unchecked Sendable {
     /// - Returns: 0 or a negative errno, as the system call returns it.
     /// - Throws: `SimulationHang` when a hypercall would wait forever.
     public func ioctl(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
-        machine.record(.driver, "ioctl", "\(command.name) arg=0x\(hex(arg, 1)) pid=\(file.pid)", phase: .begin,
-                       mirrors: "jailhouse_ioctl (driver/main.c)")
+        machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
         if let o = kernel.oops {
             // The oopsing process died holding jailhouse_lock: every later ioctl sleeps in
             // mutex_lock_interruptible forever.
-            machine.record(.driver, "ioctl", "\(command.name) blocks on jailhouse_lock", phase: .end)
+            machine.record(DriverTrace.ioctlBlocked, a: Int(command.rawValue))
             var h = SimulationHang(waiter: "\(command.name) in mutex_lock_interruptible(jailhouse_lock)",
                                    reason: "the process that held the lock was killed by an earlier \(o)", machine: machine)
             h.oops = o
@@ -106,16 +104,16 @@ public final class JailhouseDriver: @unchecked Sendable {
             switch failure {
             case .errno(let e): result = e.negated
             case .hang(let h):
-                machine.record(.driver, "ioctl", "\(command.name) hangs", phase: .end)
+                machine.record(DriverTrace.ioctlHangs, a: Int(command.rawValue))
                 throw h
             }
         }
         if let o = kernel.oops {
-            machine.record(.driver, "ioctl", "\(command.name) oopsed", phase: .end)
+            machine.record(DriverTrace.ioctlOopsed, a: Int(command.rawValue))
             throw SimulationHang(oops: o, during: command.name, machine: machine)
         }
-        machine.record(.driver, "ioctl", command.name, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
-                       phase: .end)
+        machine.record(DriverTrace.ioctlEnd, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
+                       a: Int(command.rawValue))
         return result
     }
 
@@ -164,8 +162,12 @@ extension JailhouseDriver {
         return kernel.online.contains(own) ? own : (kernel.online.first ?? 0)
     }
 
-    /// Issues a hypercall from the caller's CPU.
+    /// Issues a hypercall from the caller's CPU: `jailhouse_call_arg1` in driver/main.h.
+    /// The `hypercall` fault site answers it with -errno before the hypervisor acts, the
+    /// way a refused call returns to the driver's error paths.
     func hypercall(_ file: DeviceFile, _ code: HypercallCode, _ arg1: UInt64 = 0) throws(DriverFailure) -> Int64 {
+        let short = code.name.hasPrefix("JAILHOUSE_HC_") ? String(code.name.dropFirst(13)) : code.name
+        do { try machine.check(FaultSite(DriverFaultSites.hypercall, detail: short)) } catch { return error.negated }
         do {
             return try hypervisor.hypercall(cpu: callerCPU(file), code, arg1)
         } catch {

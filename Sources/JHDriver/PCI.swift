@@ -57,8 +57,7 @@ extension JailhouseDriver {
             // pci_add_dynid does not re-attach, so bind explicitly as driver_attach would.
             try? kernel.pci.bind(address, driver: Self.stubDriverName)
         }
-        machine.record(.driver, "pci_claim", "\(address) from=\(previous ?? "none") to=\(Self.stubDriverName)",
-                       mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
+        machine.record(DriverTrace.pciClaim, a: address.driverTraceValue, text: previous ?? "none")
         return true
     }
 
@@ -72,7 +71,7 @@ extension JailhouseDriver {
             }
             if let i = claimedDevices.firstIndex(of: address) {
                 claimedDevices.remove(at: i)
-                machine.record(.driver, "pci_release", "\(address)", mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
+                machine.record(DriverTrace.pciRelease, a: address.driverTraceValue)
             }
         }
     }

@@ -117,6 +117,10 @@ public struct FaultRunner: Sendable {
         p.executor = .inline
         let session = try LabSession(parameters: p, factory: .standard)
         guard let box = session.simulatedBox else { throw LabError("fault runs need the standard box") }
+        // The checks only look at injections; keep the whole trace only when the
+        // scenario itself shows it (an `explain` step or a `trace` command).
+        session.machine.trace.keptLayers = [.fault]
+        session.machine.traceLevel = Self.traceLevel(for: target.scenario)
         var injector = FaultInjector(rules: plan.rules, seed: seed)
         injector.countsSites = countSites
         session.armedFaults = injector
@@ -212,10 +216,27 @@ public struct FaultRunner: Sendable {
         var cpus = CPUSet()
         for e in session.machine.trace.events.reversed() {
             if e.seq < rec.firstSeq { break }
-            guard e.seq < rec.endSeq, e.layer == .fault, e.op == "inject", let cpu = e.cpu else { continue }
-            if e.detail.hasPrefix("cpu_up") || e.detail.hasPrefix("cpuhp_rollback") { _ = cpus.insert(cpu) }
+            guard e.seq < rec.endSeq, e.kind == MachineTrace.inject, let cpu = e.cpu else { continue }
+            if e.text.hasPrefix("cpu_up") || e.text.hasPrefix("cpuhp_rollback") { _ = cpus.insert(cpu) }
         }
         return cpus
+    }
+
+    /// The leanest trace level a scenario's fault runs need: `hash` (keeping only the
+    /// injections the checks read) unless the scenario shows the trace itself.
+    static func traceLevel(for scenario: Scenario) -> TraceLevel {
+        for line in scenario.lines {
+            switch line.step {
+            case .explain:
+                return .full
+            case .command(let argv, _):
+                let words = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
+                if words.first == "trace" && !writesFiles(argv) { return .full }
+            default:
+                break
+            }
+        }
+        return .hash
     }
 
     /// `draw …` and `trace --chrome FILE` write files and only look at the machine.

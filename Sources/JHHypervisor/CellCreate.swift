@@ -18,7 +18,7 @@ extension Hypervisor {
         case .failure(let e):
             // err_resume
             cellResume(root, caller: cpu)
-            record("cell_create", cpu: cpu, result: .error(e), mirrors: "cell_create (hypervisor/control.c)")
+            record(HypervisorTrace.cellCreateFailed, cpu: cpu, result: .error(e))
             return e.negated
         case .success(let cell):
             // As in C: tell the other cells first, then print, then resume root.
@@ -26,8 +26,7 @@ extension Hypervisor {
             printk("Created cell \"\(cell.name)\"\n")
             printk("Page pool usage after cell creation: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
             cellResume(root, caller: cpu)
-            record("cell_create", cpu: cpu, "id=\(cell.id) name=\(cell.name)", result: .ok,
-                   mirrors: "cell_create (hypervisor/control.c)")
+            record(HypervisorTrace.cellCreate, cpu: cpu, result: .ok, a: Int(cell.id), text: cell.name)
             return 0
         }
     }
@@ -35,7 +34,7 @@ extension Hypervisor {
     private func createSteps(caller cpu: CPUID, configAddress address: UInt64, root: HVCell) -> Result<HVCell, Errno> {
         // 3. No running cell may have locked reconfiguration.
         guard reconfigOK(excluding: nil) else {
-            record("reconfig_check", cpu: cpu, "locked", result: .error(.notPermitted))
+            record(HypervisorTrace.reconfigLocked, cpu: cpu, result: .error(.notPermitted))
             return .failure(.notPermitted)
         }
         // 4. Map the header.
@@ -45,24 +44,24 @@ extension Hypervisor {
         remapUsed += 1
         defer { remapUsed -= 1 }
         let head = HVCellDescriptor(bytes: machine.memory.read(address, count: HVCellDescriptor.headerSize))!
-        record("map_config", cpu: cpu, "addr=0x\(String(address, radix: 16)) part=header", result: .ok)
+        record(HypervisorTrace.mapConfigHeader, cpu: cpu, result: .ok, a: address.traceBits)
         // 5. Name and id must be new.
         for c in cellList where c.config.nameBytes == head.nameBytes || c.id == head.id {
-            record("cell_exists", cpu: cpu, "id=\(head.id) name=\(head.name) clash=\(c.id)", result: .error(.exists))
+            record(HypervisorTrace.cellExists, cpu: cpu, result: .error(.exists), a: Int(head.id), b: Int(c.id), text: head.name)
             return .failure(.exists)
         }
         // 6. The whole config must fit the temporary mapping window.
         let total: UInt64 = machine.profile.has(.noConfigLengthCheck) ? UInt64(head.wrappedSize) : head.computedSize
         let span = (address & 4095) + total
         guard span <= Self.temporaryPages * 4096 else {
-            record("config_size", cpu: cpu, "size=\(head.computedSize) span=\(span)", result: .error(.tooBig))
+            record(HypervisorTrace.configSize, cpu: cpu, result: .error(.tooBig), a: head.computedSize.traceBits, b: span.traceBits)
             return .failure(.tooBig)
         }
         // 7. Map all config pages.
         do throws(Errno) {
             try machine.check(FaultSite(HypervisorFaultSites.mapConfig, cpu: cpu, detail: "all"))
         } catch { return .failure(error) }
-        record("map_config", cpu: cpu, "addr=0x\(String(address, radix: 16)) size=\(total)", result: .ok)
+        record(HypervisorTrace.mapConfig, cpu: cpu, result: .ok, a: address.traceBits, b: total.traceBits)
         // The copy is at least a header long even when the C size wrapped below it.
         let bytes = machine.memory.read(address, count: Int(max(total, UInt64(HVCellDescriptor.headerSize))))
         let cfg = HVCellDescriptor(bytes: bytes)!
@@ -90,7 +89,7 @@ extension Hypervisor {
             cpuError = .busy
         }
         if let e = cpuError {
-            record("cpu_check", cpu: cpu, "cpus=\(cell.cpus.rangeList)", result: .error(e))
+            record(HypervisorTrace.cpuCheck, cpu: cpu, result: .error(e), set: cell.cpus)
             cellExit(cell) // err_cell_exit
             freeAllPages(of: cell)
             return .failure(e)
@@ -110,12 +109,12 @@ extension Hypervisor {
                 try machine.check(FaultSite(HypervisorFaultSites.unitCellInit, cpu: cpu, detail: u.name))
                 try u.cellInit(cell, hv: self, cpu: cpu)
                 done.append(u)
-                record("unit_init", cpu: cpu, "unit=\(u.name) cell=\(cell.id)", result: .ok)
+                record(HypervisorTrace.unitInit, cpu: cpu, result: .ok, a: Int(cell.id), text: u.name)
             } catch {
-                record("unit_init", cpu: cpu, "unit=\(u.name) cell=\(cell.id)", result: .error(error))
+                record(HypervisorTrace.unitInit, cpu: cpu, result: .error(error), a: Int(cell.id), text: u.name)
                 for d in done.reversed() {
                     d.cellExit(cell, hv: self)
-                    record("unit_exit", cpu: cpu, "unit=\(d.name) cell=\(cell.id)")
+                    record(HypervisorTrace.unitExit, cpu: cpu, a: Int(cell.id), text: d.name)
                 }
                 archCellDestroy(cell, caller: cpu) // err_arch_destroy
                 cellExit(cell)                     // err_cell_exit
@@ -146,7 +145,7 @@ extension Hypervisor {
             }
         }
         // 16. config_commit.
-        record("config_commit", cpu: cpu, "cell=\(cell.id)", mirrors: "config_commit (hypervisor/control.c)")
+        record(HypervisorTrace.configCommit, cpu: cpu, a: Int(cell.id))
         // 17. SHUT_DOWN; the rest of the comm page stays zero until start.
         writeCellState(cell, .shutDown, cpu: cpu)
         // 18. Append.
@@ -160,7 +159,7 @@ extension Hypervisor {
     func cellInit(_ cell: HVCell, caller cpu: CPUID) throws(Errno) {
         let size = cell.config.cpuSetSize
         guard size <= UInt32(ConfigFormat.maxCPUSetSize) else {
-            record("cell_init", cpu: cpu, "cpu_set_size=\(size)", result: .error(.invalidArgument))
+            record(HypervisorTrace.cellInitBadSize, cpu: cpu, result: .error(.invalidArgument), a: Int(size))
             throw .invalidArgument
         }
         if size > 8 { _ = try allocPages(1, for: cell, "cpu_set", cpu: cpu) }
@@ -169,11 +168,10 @@ extension Hypervisor {
             _ = try allocPages(1, for: cell, "mmio", cpu: cpu)
         } catch {
             freePages(of: cell, "cpu_set")
-            record("cell_init", cpu: cpu, "mmio", result: .error(error))
+            record(HypervisorTrace.cellInitMMIO, cpu: cpu, result: .error(error))
             throw error
         }
-        record("cell_init", cpu: cpu, "cell=\(cell.id) cpus=\(cell.cpus.rangeList)", result: .ok,
-               mirrors: "cell_init (hypervisor/control.c)")
+        record(HypervisorTrace.cellInit, cpu: cpu, result: .ok, a: Int(cell.id), set: cell.cpus)
     }
 
     /// Mirrors `cell_exit`: frees the MMIO tables and the big-set page.
@@ -189,12 +187,11 @@ extension Hypervisor {
             try machine.check(FaultSite(HypervisorFaultSites.archCellCreate, cpu: cpu))
             _ = try allocPages(3, for: cell, "arch", cpu: cpu)
         } catch {
-            record("arch_cell_create", cpu: cpu, "cell=\(cell.id)", result: .error(error))
+            record(HypervisorTrace.archCellCreateFailed, cpu: cpu, result: .error(error), a: Int(cell.id))
             throw error
         }
         for p in cell.config.pioRegions { rootPIO.set(p.base, p.length, false) }
-        record("arch_cell_create", cpu: cpu, "cell=\(cell.id) pio_ranges=\(cell.config.pioRegions.count)", result: .ok,
-               mirrors: "arch_cell_create (hypervisor/arch/x86/control.c)")
+        record(HypervisorTrace.archCellCreate, cpu: cpu, result: .ok, a: Int(cell.id), b: cell.config.pioRegions.count)
     }
 
     /// Mirrors `arch_cell_destroy`: the root gets back the cell's ports that its own config
@@ -210,7 +207,7 @@ extension Hypervisor {
             }
         }
         freePages(of: cell, "arch")
-        record("arch_cell_destroy", cpu: cpu, "cell=\(cell.id)", mirrors: "arch_cell_destroy (hypervisor/arch/x86/control.c)")
+        record(HypervisorTrace.archCellDestroy, cpu: cpu, a: Int(cell.id))
     }
 
     func freeAllPages(of cell: HVCell) {
@@ -226,8 +223,7 @@ extension Hypervisor {
         guard r.size > 0, !r.isSubpage else { return }
         memoryMap.unmap(root.id, r.physStart, r.size)
         chargeMapping(r, size: r.size)
-        record("unmap", cpu: cpu, "cell=\(root.id) phys=0x\(String(r.physStart, radix: 16)) size=0x\(String(r.size, radix: 16))",
-               result: .ok, mirrors: "arch_unmap_memory_region (hypervisor/arch/x86/control.c)")
+        record(HypervisorTrace.unmapFromRoot, cpu: cpu, result: .ok, a: Int(root.id), b: r.physStart.traceBits, c: r.size.traceBits)
     }
 
     /// Maps a region into `cell`: sub-page regions become an MMIO handler, COMM_REGION maps
@@ -237,15 +233,15 @@ extension Hypervisor {
         try machine.check(FaultSite(HypervisorFaultSites.pagingMap, cpu: cpu, detail: isComm ? "comm" : "cell"))
         guard r.size > 0 else { return }
         if r.isSubpage {
-            record("mmio_region", cpu: cpu, "cell=\(cell.id) virt=0x\(String(r.virtStart, radix: 16)) size=0x\(String(r.size, radix: 16))")
+            record(HypervisorTrace.mmioRegion, cpu: cpu, a: Int(cell.id), b: r.virtStart.traceBits, c: r.size.traceBits)
             return
         }
         let phys = isComm ? (cell.commPage ?? r.physStart) : r.physStart
         let size = isComm ? min(r.size, 4096) : r.size
         memoryMap.map(cell.id, phys, size)
         chargeMapping(r, size: size)
-        record("map", cpu: cpu, "cell=\(cell.id) phys=0x\(String(phys, radix: 16)) virt=0x\(String(r.virtStart, radix: 16)) size=0x\(String(size, radix: 16))\(isComm ? " comm" : "")",
-               result: .ok, mirrors: "arch_map_memory_region (hypervisor/arch/x86/control.c)")
+        record(isComm ? HypervisorTrace.mapComm : HypervisorTrace.map, cpu: cpu, result: .ok, a: Int(cell.id),
+               b: phys.traceBits, c: r.virtStart.traceBits, d: size.traceBits)
     }
 
     /// Unmaps a region from a non-root cell (cannot fail).
@@ -256,7 +252,7 @@ extension Hypervisor {
         let size = isComm ? min(r.size, 4096) : r.size
         memoryMap.unmap(cell.id, phys, size)
         chargeMapping(r, size: size)
-        record("unmap", cpu: cpu, "cell=\(cell.id) phys=0x\(String(phys, radix: 16)) size=0x\(String(size, radix: 16))")
+        record(HypervisorTrace.unmap, cpu: cpu, a: Int(cell.id), b: phys.traceBits, c: size.traceBits)
     }
 
     /// Mirrors `remap_to_root_cell`: maps into root the parts of `r` that overlap root's
@@ -268,8 +264,7 @@ extension Hypervisor {
             guard s < e else { continue }
             memoryMap.map(root.id, s, e - s)
             chargeMapping(rr, size: e - s)
-            record("map", cpu: cpu, "cell=\(root.id) phys=0x\(String(s, radix: 16)) size=0x\(String(e - s, radix: 16)) remap",
-                   result: .ok, mirrors: "remap_to_root_cell (hypervisor/control.c)")
+            record(HypervisorTrace.remap, cpu: cpu, result: .ok, a: Int(root.id), b: s.traceBits, c: (e - s).traceBits)
         }
     }
 }

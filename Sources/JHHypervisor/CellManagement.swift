@@ -14,8 +14,7 @@ extension Hypervisor {
         guard let root = rootCell, perCPU[cpu].cellID == root.id else { return .failure(.notPermitted) }
         cellSuspend(root, caller: cpu)
         func fail(_ e: Errno, _ why: String) -> Result<HVCell, Errno> {
-            record("prologue", cpu: cpu, "task=\(task.rawValue) id=\(id) \(why)", result: .error(e),
-                   mirrors: "cell_management_prologue (hypervisor/control.c)")
+            record(HypervisorTrace.prologue, cpu: cpu, result: .error(e), a: task.traceValue, b: Int(id), text: why)
             cellResume(root, caller: cpu)
             return .failure(e)
         }
@@ -54,22 +53,22 @@ extension Hypervisor {
                         cellResume(cell, caller: cpu)
                     }
                     cellResume(root, caller: cpu)
-                    record("cell_start", cpu: cpu, "id=\(id)", result: .error(error), mirrors: "cell_start (hypervisor/control.c)")
+                    record(HypervisorTrace.cellStartFailed, cpu: cpu, result: .error(error), a: Int(id))
                     return error.negated
                 }
             }
-            record("config_commit", cpu: cpu, "cell=none")
+            record(HypervisorTrace.configCommitNone, cpu: cpu)
             cell.loadable = false
         }
         initCommRegion(cell, cpu: cpu)
-        record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
+        record(HypervisorTrace.pciCellReset, cpu: cpu, a: Int(cell.id))
         for c in cell.cpus {
             perCPU[c].failed = false
             resetCPU(c, address: cell.config.cpuResetAddress)
         }
         printk("Started cell \"\(cell.name)\"\n")
         cellResume(root, caller: cpu)
-        record("cell_start", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok, mirrors: "cell_start (hypervisor/control.c)")
+        record(HypervisorTrace.cellStart, cpu: cpu, result: .ok, a: Int(id), text: cell.name)
         let kind = pendingInmates[cell.id] ?? InmateKind.defaultKind(for: cell.config.flags)
         cell.inmate = kind
         cell.shutdownRequests = 0
@@ -92,28 +91,26 @@ extension Hypervisor {
         }
         if cell.loadable {
             cellResume(root, caller: cpu)
-            record("cell_set_loadable", cpu: cpu, "id=\(id) already", result: .ok)
+            record(HypervisorTrace.cellSetLoadableAlready, cpu: cpu, result: .ok, a: Int(id))
             return 0
         }
         writeCellState(cell, .shutDown, cpu: cpu)
         cell.loadable = true
-        record("pci_cell_reset", cpu: cpu, "cell=\(cell.id)")
+        record(HypervisorTrace.pciCellReset, cpu: cpu, a: Int(cell.id))
         for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
             do throws(Errno) {
                 try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "set_loadable"))
             } catch {
                 cellResume(root, caller: cpu)
-                record("cell_set_loadable", cpu: cpu, "id=\(id)", result: .error(error),
-                       mirrors: "cell_set_loadable (hypervisor/control.c)")
+                record(HypervisorTrace.cellSetLoadableFailed, cpu: cpu, result: .error(error), a: Int(id))
                 return error.negated
             }
             remapToRoot(r, caller: cpu)
         }
-        record("config_commit", cpu: cpu, "cell=none")
+        record(HypervisorTrace.configCommitNone, cpu: cpu)
         printk("Cell \"\(cell.name)\" can be loaded\n")
         cellResume(root, caller: cpu)
-        record("cell_set_loadable", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok,
-               mirrors: "cell_set_loadable (hypervisor/control.c)")
+        record(HypervisorTrace.cellSetLoadable, cpu: cpu, result: .ok, a: Int(id), text: cell.name)
         return 0
     }
 
@@ -132,7 +129,7 @@ extension Hypervisor {
         printk("Page pool usage after cell destruction: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
         try reconfigCompleted(caller: cpu)
         cellResume(root, caller: cpu)
-        record("cell_destroy", cpu: cpu, "id=\(id) name=\(cell.name)", result: .ok, mirrors: "cell_destroy (hypervisor/control.c)")
+        record(HypervisorTrace.cellDestroy, cpu: cpu, result: .ok, a: Int(id), text: cell.name)
         return 0
     }
 
@@ -162,12 +159,12 @@ extension Hypervisor {
         }
         for u in units.reversed() {
             u.cellExit(cell, hv: self)
-            record("unit_exit", cpu: cpu, "unit=\(u.name) cell=\(cell.id)")
+            record(HypervisorTrace.unitExit, cpu: cpu, a: Int(cell.id), text: u.name)
         }
         archCellDestroy(cell, caller: cpu)
-        record("config_commit", cpu: cpu, "cell=\(cell.id)")
+        record(HypervisorTrace.configCommitPlain, cpu: cpu, a: Int(cell.id))
         cellExit(cell)
-        record("cell_destroy_internal", cpu: cpu, "id=\(cell.id)", mirrors: "cell_destroy_internal (hypervisor/control.c)")
+        record(HypervisorTrace.cellDestroyInternal, cpu: cpu, a: Int(cell.id))
     }
 
     /// Mirrors `cell_get_state` in hypervisor/control.c.

@@ -17,7 +17,7 @@ extension Hypervisor {
     func writeCellState(_ cell: HVCell, _ s: CellState, cpu: CPUID?) {
         guard let page = cell.commPage else { return }
         machine.memory.writeU32(page + UInt64(CommOffset.cellState), s.rawValue)
-        record("cell_state", cpu: cpu, "cell=\(cell.id) state=\(s.rawValue)")
+        record(HypervisorTrace.cellState, cpu: cpu, a: Int(cell.id), b: Int(s.rawValue))
     }
 
     func readReply(_ cell: HVCell) -> CommReply {
@@ -46,7 +46,7 @@ extension Hypervisor {
         put(CommOffset.apicKHz, UInt64(system?.apicKHz ?? 0), 4)
         machine.memory.zero(page, count: 4096)
         machine.memory.write(page, b)
-        record("comm_init", cpu: cpu, "cell=\(cell.id) flags=\(flags) num_cpus=\(cell.cpus.count)")
+        record(HypervisorTrace.commInit, cpu: cpu, a: Int(cell.id), b: Int(flags), c: cell.cpus.count)
     }
 
     /// Whether a state ends the message wait at once. Upstream: SHUT_DOWN and FAILED only
@@ -65,15 +65,14 @@ extension Hypervisor {
     ///   cell refused or answered something unexpected.
     /// - Throws: `SimulationHang` when the timeout is 0 and no reply can ever come.
     func exchangeMessage(_ cell: HVCell, _ msg: CommMessage, request: Bool, caller cpu: CPUID) throws(SimulationHang) -> Bool {
-        let mirrors = "cell_exchange_message (hypervisor/control.c)"
         if cell.config.flags.contains(.passiveCommRegion) {
-            record("message", cpu: cpu, "cell=\(cell.id) msg=\(msg) passive", result: .ok, mirrors: mirrors)
+            record(HypervisorTrace.messagePassive, cpu: cpu, result: .ok, a: Int(cell.id), b: Int(msg.rawValue))
             return true
         }
         guard let page = cell.commPage else { return true }
         machine.memory.writeU32(page + UInt64(CommOffset.replyFromCell), CommReply.none.rawValue)
         machine.memory.writeU32(page + UInt64(CommOffset.msgToCell), msg.rawValue)
-        record("message", cpu: cpu, "cell=\(cell.id) msg=\(msg)", phase: .begin, mirrors: mirrors)
+        record(HypervisorTrace.message, cpu: cpu, a: Int(cell.id), b: Int(msg.rawValue))
         let timeout = cell.config.msgReplyTimeout
         let poll = machine.cost.messagePoll
         let expected: CommReply = request ? .requestApproved : .received
@@ -87,8 +86,8 @@ extension Hypervisor {
             return nil
         }
         func finish(_ ok: Bool, _ why: String) -> Bool {
-            record("message", cpu: cpu, "cell=\(cell.id) msg=\(msg) \(why) reply=\(readReply(cell)) state=\(cellState(cell).rawValue)",
-                   result: ok ? .ok : .error(.notPermitted), phase: .end)
+            record(HypervisorTrace.messageEnd, cpu: cpu, result: ok ? .ok : .error(.notPermitted), a: Int(cell.id),
+                   b: Int(msg.rawValue), c: Int(readReply(cell).rawValue), d: Int(cellState(cell).rawValue), text: why)
             return ok
         }
 
@@ -106,7 +105,7 @@ extension Hypervisor {
         if timeout == 0 {
             let waiting = "hypervisor on cpu\(cpu) in cell_exchange_message(\"\(cell.name)\", \(msg))"
             let why = noReplyReason(cell)
-            record("message", cpu: cpu, "cell=\(cell.id) msg=\(msg) hang: \(why)", result: .error(.timedOut), phase: .end)
+            record(HypervisorTrace.messageHang, cpu: cpu, result: .error(.timedOut), a: Int(cell.id), b: Int(msg.rawValue), text: why)
             throw SimulationHang(waiter: waiting, reason: why + "; msg_reply_timeout is 0", machine: machine)
         }
         machine.advance(times(poll, timeout))

@@ -10,29 +10,30 @@ extension Hypervisor {
     public func hypercall(cpu: CPUID, _ code: HypercallCode, _ arg1: UInt64 = 0, _ arg2: UInt64 = 0) throws(SimulationHang) -> Int64 {
         guard isActive, cpu >= 0, cpu < perCPU.count, perCPU[cpu].active else {
             // Without the hypervisor, vmcall is an invalid opcode for the guest.
-            record("hypercall", cpu: cpu, "code=\(code.rawValue) no hypervisor", result: .error(.noSys))
+            record(HypervisorTrace.hypercallNoHypervisor, cpu: cpu, result: .error(.noSys), a: Int(code.rawValue))
             return Errno.noSys.negated
         }
         if code == .disable { return try disable(from: [cpu])[0] }
         let state = cpuState(cpu)
         guard state == .runningRoot || state == .runningCell else {
-            record("hypercall", cpu: cpu, "code=\(code.rawValue) cpu is \(state)", result: .error(.ioError))
+            record(HypervisorTrace.hypercallBadCPU, cpu: cpu, result: .error(.ioError), a: Int(code.rawValue), b: state.traceValue)
             return Errno.ioError.negated
         }
+        let phase = machine.beginPhase(.hypercall)
+        defer { machine.endPhase(phase) }
         return try machine.run(on: cpu) { () throws(SimulationHang) -> Int64 in
             let p = perCPU[cpu]
             p.count(.hypercall)
             machine.advance(machine.cost.hypercallEntry)
             let quiet = code == .debugConsolePutc
             if !quiet {
-                record("hypercall", cpu: cpu, "\(code.name) arg1=0x\(String(arg1, radix: 16)) arg2=0x\(String(arg2, radix: 16))",
-                       phase: .begin, mirrors: "hypercall (hypervisor/control.c)")
+                record(HypervisorTrace.hypercall, cpu: cpu, a: Int(code.rawValue), b: arg1.traceBits, c: arg2.traceBits)
             }
             let r = try dispatch(cpu: cpu, code, arg1, arg2)
             machine.advance(machine.cost.hypercallExit)
             if !quiet || r != 0 {
                 let res: TraceResult = Errno.fromReturn(r).map { .error($0) } ?? .value(r)
-                record("hypercall", cpu: cpu, code.name, result: res, phase: .end)
+                record(HypervisorTrace.hypercallEnd, cpu: cpu, result: res, a: Int(code.rawValue))
             }
             return r
         }
@@ -112,21 +113,21 @@ extension Hypervisor {
                 let p = perCPU[cpu]
                 p.count(.hypercall)
                 machine.advance(machine.cost.hypercallEntry)
-                record("hypercall", cpu: cpu, "\(HypercallCode.disable.name)", phase: .begin, mirrors: "shutdown (hypervisor/control.c)")
+                record(HypervisorTrace.hypercallDisable, cpu: cpu, a: Int(HypercallCode.disable.rawValue))
                 guard let root = rootCell, p.cellID == root.id else {
-                    record("hypercall", cpu: cpu, HypercallCode.disable.name, result: .error(.notPermitted), phase: .end)
+                    record(HypervisorTrace.hypercallEnd, cpu: cpu, result: .error(.notPermitted), a: Int(HypercallCode.disable.rawValue))
                     return Errno.notPermitted.negated
                 }
                 if p.shutdownState == 0 {
                     let state: Int64 = cellList.count == 1 ? 1 : Errno.busy.negated
                     for c in root.cpus { perCPU[c].shutdownState = state }
-                    record("shutdown_state", cpu: cpu, "state=\(state) cells=\(cellList.count)")
+                    record(HypervisorTrace.shutdownState, cpu: cpu, a: Int(state), b: cellList.count)
                 }
                 if p.shutdownState == 1 { return 1 }
                 let e = p.shutdownState
                 p.shutdownState = 0
                 machine.advance(machine.cost.hypercallExit)
-                record("hypercall", cpu: cpu, HypercallCode.disable.name, result: .error(Errno.fromReturn(e) ?? .busy), phase: .end)
+                record(HypervisorTrace.hypercallEnd, cpu: cpu, result: .error(Errno.fromReturn(e) ?? .busy), a: Int(HypercallCode.disable.rawValue))
                 return e
             }
             if r == 1 {
@@ -154,7 +155,7 @@ extension Hypervisor {
             p.suspended = false
             p.waitForSIPI = false
             ctx.advance(exit)
-            ctx.record(.hypervisor, "release", "cpu=\(cpu)", result: .ok, mirrors: "arch_shutdown_self (hypervisor/arch/x86/setup.c)")
+            ctx.record(HypervisorTrace.release, result: .ok, a: cpu)
             return ()
         }
         for cpu in started { printk(" Releasing CPU \(cpu)\n") }
@@ -172,7 +173,7 @@ extension Hypervisor {
         system = nil
         systemCPUs = CPUSet()
         isActive = false
-        record("disable", cpu: started.first, "released=\(started.rangeList)", result: .ok)
+        record(HypervisorTrace.disable, cpu: started.first, result: .ok, set: started)
         return results
     }
 }

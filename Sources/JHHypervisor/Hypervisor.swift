@@ -172,14 +172,15 @@ public final class Hypervisor: @unchecked Sendable {
     }
 
     @discardableResult
-    func record(_ op: String, cpu: CPUID?, _ detail: String = "", result: TraceResult = .none,
-                phase: TracePhase = .instant, mirrors: String? = nil) -> UInt64 {
-        machine.record(.hypervisor, op, cpu: cpu, detail, result: result, phase: phase, mirrors: mirrors)
+    @inline(__always)
+    func record(_ kind: TraceKind, cpu: CPUID?, result: TraceResult = .none,
+                a: Int = 0, b: Int = 0, c: Int = 0, d: Int = 0, text: String = "", set: CPUSet = CPUSet()) -> UInt64 {
+        machine.record(kind, cpu: cpu, result: result, a: a, b: b, c: c, d: d, text: text, set: set)
     }
 
     /// Records an owner change, the event the timeline pictures are drawn from.
     func recordOwner(_ cpu: CPUID, _ cell: HVCell) {
-        record("owner", cpu: cpu, "cpu=\(cpu) cell=\(cell.id) name=\(cell.name)")
+        record(HypervisorTrace.owner, cpu: cpu, a: cpu, b: Int(cell.id), text: cell.name)
     }
 
     func statusLine(_ cpu: CPUID) -> String {
@@ -194,15 +195,15 @@ public final class Hypervisor: @unchecked Sendable {
         do {
             if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
         } catch {
-            record("page_alloc", cpu: cpu, "what=\(what) pages=\(count)", result: .error(error))
+            record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error
         }
         guard let a = pool.alloc(count) else {
-            record("page_alloc", cpu: cpu, "what=\(what) pages=\(count)", result: .error(.noMemory))
+            record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(.noMemory), a: count, text: what)
             throw .noMemory
         }
         cell.allocations.append((a, count, what))
-        record("page_alloc", cpu: cpu, "what=\(what) pages=\(count) used=\(pool.usedCount)/\(pool.size)", result: .ok)
+        record(HypervisorTrace.pageAllocDone, cpu: cpu, result: .ok, a: count, b: pool.usedCount, c: pool.size, text: what)
         return a
     }
 
@@ -242,8 +243,7 @@ public final class Hypervisor: @unchecked Sendable {
     public func enable(cpus: CPUSet, configAddress: UInt64, maxCPUs: Int) -> [Int64] {
         let list = Array(cpus)
         let first = list.first
-        record("enable", cpu: first, "cpus=\(cpus.rangeList) config=0x\(String(configAddress, radix: 16))",
-               phase: .begin, mirrors: "entry (hypervisor/setup.c)")
+        record(HypervisorTrace.enable, cpu: first, a: configAddress.traceBits, set: cpus)
         let result: Errno?
         do throws(Errno) {
             try enableSteps(list, configAddress: configAddress, maxCPUs: maxCPUs)
@@ -252,10 +252,10 @@ public final class Hypervisor: @unchecked Sendable {
             result = error
         }
         if let e = result {
-            record("enable", cpu: first, result: .error(e), phase: .end)
+            record(HypervisorTrace.enableEnd, cpu: first, result: .error(e))
             return list.map { _ in e.negated }
         }
-        record("enable", cpu: first, result: .ok, phase: .end)
+        record(HypervisorTrace.enableEnd, cpu: first, result: .ok)
         return list.map { _ in 0 }
     }
 
@@ -377,7 +377,7 @@ public final class Hypervisor: @unchecked Sendable {
             p.failed = false; p.suspended = false; p.waitForSIPI = false; p.shutdownState = 0
             p.zeroStats()
             ctx.advance(.us(10))
-            ctx.record(.hypervisor, "cpu_init", "cpu=\(cpu)", result: .ok, mirrors: "cpu_init (hypervisor/setup.c)")
+            ctx.record(HypervisorTrace.cpuInit, result: .ok, a: cpu)
             return cpu
         }
         printk("Page pool usage after late setup: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
@@ -393,19 +393,18 @@ public final class Hypervisor: @unchecked Sendable {
         guard isActive else { return cpu >= 0 && cpu < perCPU.count }
         guard cpu >= 0, cpu < perCPU.count, perCPU[cpu].active, let root = rootCell,
               perCPU[cpu].cellID == root.id else {
-            record("sipi", cpu: cpu, "ignored: not a root CPU", result: .error(.busy))
+            record(HypervisorTrace.sipiNotRoot, cpu: cpu, result: .error(.busy))
             return false
         }
         if perCPU[cpu].failed {
-            record("sipi", cpu: cpu, "ignored: failed", result: .error(.ioError))
+            record(HypervisorTrace.sipiFailed, cpu: cpu, result: .error(.ioError))
             return false
         }
         let p = perCPU[cpu]
         machine.run(on: cpu) {
             p.waitForSIPI = false
             machine.advance(machine.cost.ipi)
-            record("sipi", cpu: cpu, "cpu=\(cpu) runs root code", result: .ok,
-                   mirrors: "apic_deliver_ipi (hypervisor/arch/x86/apic.c)")
+            record(HypervisorTrace.sipi, cpu: cpu, result: .ok, a: cpu)
         }
         return true
     }

@@ -58,7 +58,7 @@ extension Hypervisor {
             default: reply = .unknown
             }
             machine.memory.writeU32(page + UInt64(CommOffset.replyFromCell), reply.rawValue)
-            machine.record(.inmate, "reply", cpu: cpu, "cell=\(cell.id) inmate=\(kind.rawValue) msg=\(msg) reply=\(reply)")
+            machine.record(HypervisorTrace.inmateReply, cpu: cpu, a: Int(cell.id), b: kind.traceValue, c: Int(msg.rawValue), d: Int(reply.rawValue))
         }
     }
 
@@ -73,7 +73,7 @@ extension Hypervisor {
                 let p = per[c]
                 p.count(.cpuid); p.count(.cpuid); p.count(.cr); p.count(.xapic)
                 machine.advance(.us(5))
-                machine.record(.inmate, "boot", cpu: c, "cell=\(cell.id) inmate=\(kind.rawValue)")
+                machine.record(HypervisorTrace.inmateBoot, cpu: c, a: Int(cell.id), b: kind.traceValue)
                 if kind == .crashing {
                     p.count(.exception)
                     panicPark(c)
@@ -87,12 +87,12 @@ extension Hypervisor {
             case .commRevMismatch:
                 // The inmate library speaks another revision: it gives up.
                 machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.failedCommRev.rawValue)
-                machine.record(.inmate, "comm_rev", cpu: first, "cell=\(cell.id) found=\(revision) expected=\(revision &+ 1)",
-                               result: .error(.invalidArgument))
+                machine.record(HypervisorTrace.inmateCommRev, cpu: first, result: .error(.invalidArgument),
+                               a: Int(cell.id), b: Int(revision), c: Int(revision &+ 1))
                 return
             case .locking:
                 machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.runningLocked.rawValue)
-                machine.record(.inmate, "lock", cpu: first, "cell=\(cell.id)")
+                machine.record(HypervisorTrace.inmateLock, cpu: first, a: Int(cell.id))
             default: break
             }
             for ch in "\(cell.name): \(kind.rawValue) inmate on CPU \(first)\n".utf8 {
@@ -109,7 +109,7 @@ extension Hypervisor {
         p.failed = true
         p.waitForSIPI = true
         printk("Parking CPU \(cpu) (Cell: \"\(cellOf(cpu: cpu)?.name ?? "")\")\n")
-        record("panic_park", cpu: cpu, "cpu=\(cpu)", result: .error(.ioError), mirrors: "panic_park (hypervisor/control.c)")
+        record(HypervisorTrace.panicPark, cpu: cpu, result: .error(.ioError), a: cpu)
         if let cell = cellOf(cpu: cpu), cell.cpus.allSatisfy({ perCPU[$0].failed }) {
             writeCellState(cell, .failed, cpu: cpu)
         }
@@ -125,7 +125,7 @@ extension Hypervisor {
         _ = machine.broadcast(cpus) { cpu, ctx in
             for _ in 0..<ticks { per[cpu].count(.xapic) }
             ctx.advance(duration)
-            ctx.record(.inmate, "run", "ticks=\(ticks)")
+            ctx.record(HypervisorTrace.inmateRun, a: ticks)
             return ()
         }
     }

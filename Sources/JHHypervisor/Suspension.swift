@@ -8,8 +8,10 @@ extension Hypervisor {
     /// management exit. It then waits inside the hypervisor — as state, not a blocked thread.
     func cellSuspend(_ cell: HVCell, caller: CPUID) {
         let targets = CPUSet(cell.cpus.filter { $0 != caller && $0 < perCPU.count && perCPU[$0].active && !perCPU[$0].suspended })
-        record("cell_suspend", cpu: caller, "cell=\(cell.id) cpus=\(targets.rangeList)", mirrors: "cell_suspend (hypervisor/control.c)")
+        record(HypervisorTrace.cellSuspend, cpu: caller, a: Int(cell.id), set: targets)
         guard !targets.isEmpty else { return }
+        let phase = machine.beginPhase(.suspension)
+        defer { machine.endPhase(phase) }
         let per = perCPU
         let dispatch = machine.executor as? DispatchExecutor
         let ipi = machine.cost.ipi
@@ -20,7 +22,7 @@ extension Hypervisor {
             p.ackThread = dispatch?.currentCPU
             p.ackCount += 1
             ctx.advance(ipi)
-            ctx.record(.hypervisor, "suspended", "cpu=\(cpu)", result: .ok, mirrors: "x86_check_events (hypervisor/arch/x86/control.c)")
+            ctx.record(HypervisorTrace.suspended, result: .ok, a: cpu)
             return ()
         }
     }
@@ -33,18 +35,20 @@ extension Hypervisor {
             perCPU[c].suspended = false
             resumed.insert(c)
         }
-        record("cell_resume", cpu: caller, "cell=\(cell.id) cpus=\(resumed.rangeList)", mirrors: "cell_resume (hypervisor/control.c)")
+        record(HypervisorTrace.cellResume, cpu: caller, a: Int(cell.id), set: resumed)
     }
 
     /// Mirrors `arch_park_cpu` (x86): INIT then resume; the CPU enters wait-for-SIPI on its
     /// own thread.
     func parkCPU(_ cpu: CPUID) {
         let p = perCPU[cpu]
+        let phase = machine.beginPhase(.park)
+        defer { machine.endPhase(phase) }
         machine.run(on: cpu) {
             p.suspended = false
             p.waitForSIPI = true
             machine.advance(machine.cost.ipi)
-            record("park", cpu: cpu, "cpu=\(cpu)", result: .ok, mirrors: "arch_park_cpu (hypervisor/arch/x86/control.c)")
+            record(HypervisorTrace.park, cpu: cpu, result: .ok, a: cpu)
         }
     }
 
@@ -56,8 +60,7 @@ extension Hypervisor {
             p.suspended = false
             p.waitForSIPI = false
             machine.advance(machine.cost.ipi)
-            record("reset", cpu: cpu, "cpu=\(cpu) cs_base=0x\(String(address & ~0xffff, radix: 16)) ip=0x\(String(address & 0xffff, radix: 16))",
-                   result: .ok, mirrors: "arch_reset_cpu (hypervisor/arch/x86/control.c)")
+            record(HypervisorTrace.reset, cpu: cpu, result: .ok, a: cpu, b: (address & ~0xffff).traceBits, c: (address & 0xffff).traceBits)
         }
     }
 

@@ -52,7 +52,7 @@ extension Hypervisor {
     func ioapicGetOrAddPhys(_ address: UInt64, cpu: CPUID) throws(Errno) -> PhysIOAPIC {
         if let p = physIOAPICs.first(where: { $0.address == address }) { return p }
         guard physIOAPICs.count < SimulatedHardware.maxIOAPICs else {
-            record("ioapic_get_or_add_phys", cpu: cpu, "address=0x\(String(address, radix: 16))", result: .error(.outOfRange))
+            record(HypervisorTrace.ioapicNoSlot, cpu: cpu, result: .error(.outOfRange), a: address.traceBits)
             throw .outOfRange
         }
         try remapAlloc(1)
@@ -79,7 +79,7 @@ extension Hypervisor {
                 return start
             }
         }
-        record("vtd_reserve_int_remap_region", cpu: cpu, "device=\(bdfText(device)) length=\(length)", result: .error(.tooBig))
+        record(HypervisorTrace.intRemapFull, cpu: cpu, result: .error(.tooBig), a: Int(device), b: length)
         throw .tooBig
     }
 
@@ -104,11 +104,11 @@ extension Hypervisor {
         do {
             if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
         } catch {
-            record("page_alloc", cpu: cpu, "what=\(what) pages=\(count)", result: .error(error))
+            record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error
         }
         guard let a = pool.alloc(count) else {
-            record("page_alloc", cpu: cpu, "what=\(what) pages=\(count)", result: .error(.noMemory))
+            record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(.noMemory), a: count, text: what)
             throw .noMemory
         }
         globalPages += count
@@ -147,14 +147,14 @@ final class IOMMUUnit: HVUnit {
         hv.intRemapRegions = [:]
         let units = sys.iommuUnits.prefix { $0.base != 0 }
         guard !units.isEmpty else {
-            hv.record("vtd_init", cpu: cpu, "no IOMMU unit", result: .error(.invalidArgument))
+            hv.record(HypervisorTrace.vtdNoUnit, cpu: cpu, result: .error(.invalidArgument))
             throw .invalidArgument
         }
         try hv.remapAlloc(units.count * SimulatedHardware.dmarMMIOPages)
         _ = try hv.allocGlobalPages(units.count, "inv_queue", cpu: cpu)
         for u in units {
             guard u.type == IOMMUType.intel.rawValue else {
-                hv.record("vtd_init", cpu: cpu, "iommu type=\(u.type) is not Intel", result: .error(.invalidArgument))
+                hv.record(HypervisorTrace.vtdNotIntel, cpu: cpu, result: .error(.invalidArgument), a: Int(u.type))
                 throw .invalidArgument
             }
             hv.printk("DMAR unit @0x\(String(u.base, radix: 16))/0x\(String(u.size, radix: 16))\n")
@@ -256,8 +256,8 @@ final class IOAPICUnit: HVUnit {
             guard chip.pinBase == 0 else {
                 if hv.machine.profile.has(.ioapicPinBaseLeaks) {
                     hv.leak(cell, "ioapic")
-                    hv.record("ioapic_cell_init", cpu: cpu, "cell=\(cell.id) pin_base=\(chip.pinBase) page and pins leak",
-                              result: .error(.invalidArgument))
+                    hv.record(HypervisorTrace.ioapicPinBaseLeak, cpu: cpu, result: .error(.invalidArgument),
+                              a: Int(cell.id), b: Int(chip.pinBase))
                 } else {
                     cellExit(cell, hv: hv)
                 }

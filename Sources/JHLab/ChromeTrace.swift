@@ -31,7 +31,7 @@ public enum ChromeTrace {
         var open: [Int: (String, VirtualTime)] = [:]
         var hotplugTracks = Set<Int>()
         for e in session.machine.trace.timeline where e.layer == .linux && (e.op == "cpu_down" || e.op == "cpu_up") {
-            guard let cpu = Narration.Fields(e.detail)["cpu"].flatMap({ Int($0) }), cpu >= 0 else { continue }
+            guard let cpu = e.number("cpu"), cpu >= 0 else { continue }
             if e.phase == .begin {
                 open[cpu] = (e.op, e.time)
             } else if e.phase == .end, let (op, start) = open.removeValue(forKey: cpu) {
@@ -48,7 +48,7 @@ public enum ChromeTrace {
         }
         for r in session.records {
             ev.append(.object([
-                ("name", .string("jhsim " + r.commandLine)), ("cat", .string("command")), ("ph", .string("X")),
+                ("name", .string(r.displayLine)), ("cat", .string("command")), ("ph", .string("X")),
                 ("ts", us(r.start)), ("dur", micro((r.end - r.start).nanoseconds)), ("pid", .int(1)), ("tid", .int(0)),
                 ("args", .object([("result", .string(r.outcome.errno?.name ?? "0"))])),
             ]))

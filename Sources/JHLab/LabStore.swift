@@ -13,12 +13,15 @@ public struct LabRecord: Hashable, Sendable, Codable {
     public var writtenBy: String
     public var parameters: BoxParameters
     public var commands: [LoggedCommand]
-    /// FNV-1a hash of the trace after replaying `commands`, as hex.
+    /// The determinism hash of the trace after replaying `commands`, as hex: over the
+    /// binary form of the typed events since version 2, over the text lines in version 1.
     public var traceHash: String
     public var eventCount: UInt64
 
     public static let formatName = "jhsim-lab"
-    public static let currentVersion = 1
+    /// 2: the trace hash covers typed events (version 1 hashed text lines; such labs are
+    /// replayed and checked against the text form, then saved as version 2).
+    public static let currentVersion = 2
 }
 
 /// Where the lab lives on disk and how it is read and written.

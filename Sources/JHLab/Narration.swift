@@ -14,22 +14,17 @@ public enum Narration {
         var key = true
     }
 
-    /// `key=value` pairs of an event's detail, plus its first plain word (the ioctl or
-    /// hypercall name in the driver's and hypervisor's details).
+    /// An event's typed arguments by the names its kind gives them (`cpu`, `cell`,
+    /// `state`…), formatted as the trace shows them; read only when narrating.
     public struct Fields: Sendable {
-        var pairs: [String: String] = [:]
-        var first: String?
-        var raw: String
-        init(_ detail: String) {
-            raw = detail
-            for part in detail.split(separator: " ") {
-                let kv = part.split(separator: "=", maxSplits: 1)
-                if kv.count == 2 { pairs[String(kv[0])] = String(kv[1]) } else if first == nil { first = String(part) }
-            }
-        }
-        subscript(_ k: String) -> String? { pairs[k] }
-        func cpu(_ e: TraceEvent) -> String { pairs["cpu"] ?? e.cpu.map(String.init) ?? "?" }
-        var name: String { first ?? raw }
+        let event: TraceEvent
+        init(_ e: TraceEvent) { event = e }
+        subscript(_ k: String) -> String? { event.field(k) }
+        func cpu(_ e: TraceEvent) -> String { event.field("cpu") ?? e.cpu.map(String.init) ?? "?" }
+        /// The ioctl or hypercall name (the `name` field), else the whole detail.
+        var name: String { event.field("name") ?? raw }
+        /// The whole detail text.
+        var raw: String { event.detail }
     }
 
     static func key(_ l: TraceLayer, _ op: String) -> String { l.rawValue + "/" + op }
@@ -64,6 +59,8 @@ public enum Narration {
 
     static let table: [String: Entry] = [
         key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil, key: false),
+        key(.user, "program"): Entry(text: { _, f in "user: runs `\(f.raw)` (a real program, through libjhsim-preload)" },
+                                     mirrors: nil, key: false),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
@@ -212,14 +209,15 @@ public enum Narration {
 
     /// The explanation of one step.
     public static func explain(_ e: TraceEvent) -> String {
-        let f = Fields(e.detail)
+        let f = Fields(e)
         if let entry = table[key(e.layer, e.op)] {
             var s = entry.text(e, f)
             if let m = entry.mirrors ?? e.mirrors { s += " [mirrors \(m)]" }
             return s
         }
         var s = "\(e.layer.rawValue): \(e.op)"
-        if !e.detail.isEmpty { s += " \(e.detail)" }
+        let detail = e.detail
+        if !detail.isEmpty { s += " \(detail)" }
         if e.result != .none { s += " → \(resultWords(e.result))" }
         if let m = e.mirrors { s += " [mirrors \(m)]" }
         return s
@@ -260,7 +258,8 @@ public enum TraceText {
         case .instant: s += "  "
         }
         s += e.op
-        if !e.detail.isEmpty { s += " " + e.detail }
+        let detail = e.detail
+        if !detail.isEmpty { s += " " + detail }
         let r = e.result.description
         if !r.isEmpty { s += " " + r }
         return s
@@ -270,7 +269,7 @@ public enum TraceText {
     public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], explain: Bool) -> String {
         var out = ""
         for r in records {
-            out += "# \(r.index + 1): jhsim \(r.commandLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
+            out += "# \(r.index + 1): \(r.displayLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
             let mine = events.filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq }
                 .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
             for e in mine {

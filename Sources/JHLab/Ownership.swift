@@ -1,4 +1,5 @@
 import JHABI
+import JHHypervisor
 import JHMachine
 
 /// What one CPU was doing over a stretch of virtual time: the picture behind the
@@ -53,17 +54,15 @@ public enum Ownership {
             while ei < events.count, events[ei].seq < r.endSeq {
                 let e = events[ei]
                 ei += 1
-                let f = Narration.Fields(e.detail)
                 // Linux finishing remove_cpu/add_cpu flips the CPU's online state mid-command.
                 if e.layer == .linux, e.phase == .end, e.result == .ok, e.op == "remove_cpu" || e.op == "add_cpu",
-                   let cpu = f["cpu"].flatMap({ Int($0) }), cpu >= 0, cpu < n {
+                   let cpu = e.number("cpu"), cpu >= 0, cpu < n {
                     change(cpu, e.time, current[cpu].0, current[cpu].1, e.op == "add_cpu")
                     continue
                 }
-                guard e.layer == .hypervisor, e.op == "owner" else { continue }
-                guard let cpu = f["cpu"].flatMap({ Int($0) }) ?? e.cpu else { continue }
-                let id = f["cell"].flatMap { UInt32($0) }
-                change(cpu, e.time, id, f["name"] ?? id.map { "cell \($0)" }, current[cpu].2)
+                guard e.kind == HypervisorTrace.owner, let cpu = e.number("cpu") ?? e.cpu else { continue }
+                let id = e.number("cell").map { UInt32(truncatingIfNeeded: $0) }
+                change(cpu, e.time, id, e.field("name") ?? id.map { "cell \($0)" }, current[cpu].2)
             }
             for s in r.cpusAfter { change(s.cpu, r.end, s.owner, s.ownerName, s.online) }
         }

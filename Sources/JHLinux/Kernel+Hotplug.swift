@@ -39,20 +39,20 @@ extension Kernel {
     ///   (after the CPU rolled back online).
     @discardableResult
     public func removeCPU(_ cpu: CPUID, caller: PID? = nil) throws(Errno) -> HotplugOutcome {
-        record("remove_cpu", cpu: nil, "cpu=\(cpu)", phase: .begin, mirrors: "remove_cpu (kernel/cpu.c)")
+        record(LinuxTrace.removeCPU, a: cpu)
         do throws(Errno) {
             guard cpuPossible(cpu) else { throw Errno.noDevice }
             guard cpu != 0 || bootCPUHotpluggable else { throw Errno.notPermitted }
             if deviceOffline[cpu] {
-                record("remove_cpu", "cpu=\(cpu) already offline", result: .value(1), phase: .end)
+                record(LinuxTrace.removeCPUAlready, result: .value(1), a: cpu)
                 return .alreadyInState
             }
             try cpuDown(cpu, caller: caller)
             deviceOffline[cpu] = true
-            record("remove_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            record(LinuxTrace.removeCPUDone, result: .ok, a: cpu)
             return .changed
         } catch {
-            record("remove_cpu", "cpu=\(cpu)", result: .error(error), phase: .end)
+            record(LinuxTrace.removeCPUDone, result: .error(error), a: cpu)
             throw error
         }
     }
@@ -66,19 +66,19 @@ extension Kernel {
     ///   the error of a failing startup callback (after the CPU rolled back offline).
     @discardableResult
     public func addCPU(_ cpu: CPUID, caller: PID? = nil) throws(Errno) -> HotplugOutcome {
-        record("add_cpu", cpu: nil, "cpu=\(cpu)", phase: .begin, mirrors: "add_cpu (kernel/cpu.c)")
+        record(LinuxTrace.addCPU, a: cpu)
         do throws(Errno) {
             guard cpuPossible(cpu) else { throw Errno.noDevice }
             if !deviceOffline[cpu] {
-                record("add_cpu", "cpu=\(cpu) already online", result: .value(1), phase: .end)
+                record(LinuxTrace.addCPUAlready, result: .value(1), a: cpu)
                 return .alreadyInState
             }
             try cpuUp(cpu, caller: caller)
             deviceOffline[cpu] = false
-            record("add_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            record(LinuxTrace.addCPUDone, result: .ok, a: cpu)
             return .changed
         } catch {
-            record("add_cpu", "cpu=\(cpu)", result: .error(error), phase: .end)
+            record(LinuxTrace.addCPUDone, result: .error(error), a: cpu)
             throw error
         }
     }
@@ -93,6 +93,8 @@ extension Kernel {
         // _cpu_down: never take the last CPU away.
         guard numOnlineCPUs > 1 else { throw .busy }
         let wasOnline = cpuOnline(cpu)
+        let phase = machine.beginPhase(.cpuDown)
+        defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .offline, control: control, operation: "cpu_down")
         if wasOnline {
             printk(.info, "smpboot: CPU \(cpu) is now offline")
@@ -111,6 +113,8 @@ extension Kernel {
         if cpuhp[cpu].state >= .online { return }
         guard let control = controlCPU(avoiding: cpu, caller: caller) else { throw .busy }
         printk(.info, "smpboot: Booting Node 0 Processor \(cpu) APIC 0x\(String(cpu, radix: 16))")
+        let phase = machine.beginPhase(.cpuUp)
+        defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .online, control: control, operation: "cpu_up")
     }
 
@@ -127,27 +131,26 @@ extension Kernel {
     /// teardown is the stop-machine handshake), the rest on the control CPU. Consecutive
     /// steps on the same CPU share one handoff.
     func runHotplug(_ cpu: CPUID, target: CPUHPState, control: CPUID, operation: String) throws(Errno) {
-        record(operation, cpu: control, "cpu=\(cpu) from=\(cpuhp[cpu].state.cName) target=\(target.cName)",
-               phase: .begin, mirrors: operation == "cpu_down" ? "_cpu_down (kernel/cpu.c)" : "_cpu_up (kernel/cpu.c)")
+        let down = operation == "cpu_down"
+        record(down ? LinuxTrace.cpuDown : LinuxTrace.cpuUp, cpu: control, a: cpu, b: cpuhp[cpu].state.rawValue, c: target.rawValue)
         var action = cpuhp[cpu].begin(target: target)
         while true {
             switch action {
             case .finished:
-                record(operation, cpu: control, "cpu=\(cpu) state=\(cpuhp[cpu].state.cName)", result: .ok, phase: .end)
+                record(down ? LinuxTrace.cpuDownDone : LinuxTrace.cpuUpDone, cpu: control, result: .ok, a: cpu, b: cpuhp[cpu].state.rawValue)
                 return
             case .failed(let error, let at):
                 printk(.debug, "CPU \(operation == "cpu_down" ? "DOWN" : "UP") failed (\(error.negated)) CPU \(cpu) state \(at.cName)")
-                record(operation, cpu: control, "cpu=\(cpu) failed_at=\(at.cName) state=\(cpuhp[cpu].state.cName)",
-                       result: .error(error), phase: .end)
+                record(down ? LinuxTrace.cpuDownFailed : LinuxTrace.cpuUpFailed, cpu: control, result: .error(error),
+                       a: cpu, b: at.rawValue, c: cpuhp[cpu].state.rawValue)
                 throw error
             case .rollbackFailed(let error, let at, let rbError, let stuck):
                 rollbackFailures.append(HotplugRollbackFailure(cpu: cpu, operation: operation, error: error, failedAt: at,
                                                                rollbackError: rbError, stuckAt: stuck, time: machine.now))
                 printk(.warning, "WARNING: CPU\(cpu) \(operation) rollback failed (\(rbError.negated)); CPU left at \(stuck.cName)")
-                record("cpuhp_stuck", cpu: control, "cpu=\(cpu) failed_at=\(at.cName) stuck_at=\(stuck.cName)",
-                       result: .error(rbError), mirrors: "WARN_ON in cpuhp_down_callbacks/cpuhp_up_callbacks (kernel/cpu.c)")
-                record(operation, cpu: control, "cpu=\(cpu) failed_at=\(at.cName) state=\(stuck.cName)",
-                       result: .error(error), phase: .end)
+                record(LinuxTrace.cpuhpStuck, cpu: control, result: .error(rbError), a: cpu, b: at.rawValue, c: stuck.rawValue)
+                record(down ? LinuxTrace.cpuDownFailed : LinuxTrace.cpuUpFailed, cpu: control, result: .error(error),
+                       a: cpu, b: at.rawValue, c: stuck.rawValue)
                 throw error
             case .invoke(let step):
                 let whereCPU = step.runsOnTarget ? cpu : control
@@ -192,9 +195,9 @@ extension Kernel {
                 }
             }
         }
-        let op = step.isRollback ? "cpuhp_rollback" : (step.direction == .down ? "cpuhp_teardown" : "cpuhp_bringup")
-        record(op, cpu: whereCPU, "cpu=\(cpu) state=\(step.state.cName) fn=\(step.callback)",
-               result: failure.map { .error($0) } ?? .ok, mirrors: "\(step.callback) (cpuhp_invoke_callback, kernel/cpu.c)")
+        let kind = step.isRollback ? LinuxTrace.cpuhpRollback : (step.direction == .down ? LinuxTrace.cpuhpTeardown : LinuxTrace.cpuhpBringup)
+        record(kind, cpu: whereCPU, result: failure.map { .error($0) } ?? .ok,
+               a: cpu, b: step.state.rawValue, c: step.state.rawValue | (step.direction == .up ? 0x100 : 0))
         let next = failure.map { cpuhp[cpu].stepFailed($0) } ?? cpuhp[cpu].stepSucceeded()
         // cpu_online_mask: cleared in take_cpu_down, set in start_secondary.
         if cpuhp[cpu].state > .apOnline { online.insert(cpu) } else { online.remove(cpu) }

@@ -76,8 +76,7 @@ public final class Kernel: @unchecked Sendable {
         sysfs.mkdirs("/sys/bus/pci/devices")
         sysfs.mkdirs("/sys/bus/pci/drivers")
         machine.addStatusProvider("linux") { [weak self] cpu in self?.cpuStatus(cpu) ?? "-" }
-        machine.record(.linux, "boot", "cpus=\(online.rangeList) nr_cpu_ids=\(n)", result: .ok,
-                       mirrors: "start_kernel (init/main.c)")
+        machine.record(LinuxTrace.boot, result: .ok, a: n, set: online)
         printk(.info, "smp: Brought up 1 node, \(n) CPUs")
     }
 
@@ -122,9 +121,10 @@ public final class Kernel: @unchecked Sendable {
     // MARK: Trace helper
 
     @discardableResult
-    func record(_ op: String, cpu: CPUID? = nil, _ detail: String = "", result: TraceResult = .none,
-                phase: TracePhase = .instant, mirrors: String? = nil) -> UInt64 {
-        machine.record(.linux, op, cpu: cpu, detail, result: result, phase: phase, mirrors: mirrors)
+    @inline(__always)
+    func record(_ kind: TraceKind, cpu: CPUID? = nil, result: TraceResult = .none,
+                a: Int = 0, b: Int = 0, c: Int = 0, text: String = "") -> UInt64 {
+        machine.record(kind, cpu: cpu, result: result, a: a, b: b, c: c, text: text)
     }
 
     // MARK: sysfs CPU files (drivers/base/cpu.c, drivers/base/core.c)
@@ -156,8 +156,7 @@ public final class Kernel: @unchecked Sendable {
     /// `device_online`/`device_offline`; "already in that state" is a success.
     func storeOnline(_ cpu: CPUID, _ text: String) throws(Errno) {
         guard let value = Self.kstrtobool(text) else { throw .invalidArgument }
-        record("sysfs_store", cpu: cpu, "path=/sys/devices/system/cpu/cpu\(cpu)/online value=\(value ? 1 : 0)",
-               mirrors: "online_store (drivers/base/core.c)")
+        record(LinuxTrace.sysfsStoreOnline, cpu: cpu, a: cpu, b: value ? 1 : 0)
         if value { try addCPU(cpu) } else { try removeCPU(cpu) }
     }
 

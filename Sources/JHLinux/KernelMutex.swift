@@ -40,20 +40,19 @@ extension Kernel {
     ///   signal interrupts the wait first).
     /// - Throws: `EINTR` (also when injected: `mutex_lock_interruptible`), `EDEADLK`.
     public func mutexLockInterruptible(_ m: KernelMutex, pid: PID) throws(Errno) {
-        let mirrors = "mutex_lock_interruptible (kernel/locking/mutex.c)"
         let cpu = processes[pid]?.cpu
         machine.advance(machine.cost.mutex)
         // Checked on every call (not only when the lock is contended) so a fault plan can
         // interrupt any lock attempt, as a signal racing with a short wait could.
         do { try machine.check(FaultSite(LinuxFaultSites.mutexLockInterruptible, detail: m.name)) } catch {
             m.interruptions += 1
-            record("mutex_lock", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue) injected", result: .error(error), mirrors: mirrors)
+            record(LinuxTrace.mutexLockInjected, cpu: cpu, result: .error(error), a: Int(pid.rawValue), text: m.name)
             throw error
         }
         if m.owner == nil && !(machine.now < m.heldUntil) {
             m.owner = pid
             m.acquisitions += 1
-            record("mutex_lock", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue)", result: .ok, mirrors: mirrors)
+            record(LinuxTrace.mutexLock, cpu: cpu, result: .ok, a: Int(pid.rawValue), text: m.name)
             return
         }
         m.contentions += 1
@@ -64,38 +63,38 @@ extension Kernel {
             consumeSignal(pid)
             m.interruptions += 1
             m.totalWait = m.totalWait + (machine.now - start)
-            record("mutex_lock", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue) waited=\((machine.now - start).nanoseconds)",
-                   result: .error(.interrupted), mirrors: mirrors)
+            record(LinuxTrace.mutexLockInterrupted, cpu: cpu, result: .error(.interrupted), a: Int(pid.rawValue),
+                   b: Int(bitPattern: UInt((machine.now - start).nanoseconds)), text: m.name)
             throw .interrupted
         }
         guard let freeAt else {
-            record("mutex_lock", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue) owner=\(m.owner!.rawValue) never released",
-                   result: .error(.deadlock), mirrors: mirrors)
+            record(LinuxTrace.mutexLockDeadlock, cpu: cpu, result: .error(.deadlock), a: Int(pid.rawValue),
+                   b: Int(m.owner!.rawValue), text: m.name)
             throw .deadlock
         }
         let start = machine.now
+        let phase = machine.beginPhase(.lockWait)
         machine.wait(until: freeAt)
+        machine.endPhase(phase)
         let waited = machine.now - start
         m.totalWait = m.totalWait + waited
-        record("mutex_wait", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue) waited=\(waited.nanoseconds)",
-               mirrors: "__mutex_lock_common (kernel/locking/mutex.c)")
+        record(LinuxTrace.mutexWait, cpu: cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(waited.nanoseconds)), text: m.name)
         m.owner = pid
         m.acquisitions += 1
-        record("mutex_lock", cpu: cpu, "lock=\(m.name) pid=\(pid.rawValue)", result: .ok, mirrors: mirrors)
+        record(LinuxTrace.mutexLock, cpu: cpu, result: .ok, a: Int(pid.rawValue), text: m.name)
     }
 
     /// Releases a mutex at the current time. Mirrors `mutex_unlock`. Unlocking a mutex
     /// the caller does not own is a kernel bug; it is recorded and ignored.
     public func mutexUnlock(_ m: KernelMutex, pid: PID) {
         guard m.owner == pid else {
-            record("mutex_unlock", cpu: processes[pid]?.cpu, "lock=\(m.name) pid=\(pid.rawValue) not owner",
-                   result: .error(.notPermitted), mirrors: "mutex_unlock (kernel/locking/mutex.c)")
+            record(LinuxTrace.mutexUnlockNotOwner, cpu: processes[pid]?.cpu, result: .error(.notPermitted),
+                   a: Int(pid.rawValue), text: m.name)
             return
         }
         machine.advance(machine.cost.mutex)
         m.owner = nil
         if m.heldUntil < machine.now { m.heldUntil = machine.now }
-        record("mutex_unlock", cpu: processes[pid]?.cpu, "lock=\(m.name) pid=\(pid.rawValue)", result: .ok,
-               mirrors: "mutex_unlock (kernel/locking/mutex.c)")
+        record(LinuxTrace.mutexUnlock, cpu: processes[pid]?.cpu, result: .ok, a: Int(pid.rawValue), text: m.name)
     }
 }

@@ -111,29 +111,30 @@ extension Kernel {
     ///   negative sizes, when the heap window is exhausted, or when injected (`kmalloc`).
     public func kmalloc(_ size: Int, tag: String, zeroed: Bool = false, noWarn: Bool = false) throws(Errno) -> UInt64 {
         let fn = zeroed ? "kzalloc" : "kmalloc"
+        let kind = zeroed ? LinuxTrace.kzalloc : LinuxTrace.kmalloc
         machine.advance(machine.cost.kmalloc)
         do {
             try machine.check(FaultSite(LinuxFaultSites.kmalloc, detail: tag))
         } catch {
             heap.stats.failedAllocations += 1
-            record(fn, "size=\(size) tag=\(tag)", result: .error(error), mirrors: "\(fn) (include/linux/slab.h)")
+            record(kind, result: .error(error), a: size, text: tag)
             throw error
         }
         if size == 0 {
-            record(fn, "size=0 tag=\(tag)", result: .value(Int64(Self.zeroSizePointer)), mirrors: "\(fn) (include/linux/slab.h)")
+            record(kind, result: .value(Int64(Self.zeroSizePointer)), a: 0, text: tag)
             return Self.zeroSizePointer
         }
         guard size > 0, size <= Self.kmallocMaxSize else {
             heap.stats.failedAllocations += 1
             if !noWarn { printk(.warning, "WARNING: \(fn): allocation of \(size) bytes exceeds KMALLOC_MAX_SIZE") }
-            record(fn, "size=\(size) tag=\(tag)", result: .error(.noMemory), mirrors: "\(fn) (include/linux/slab.h)")
+            record(kind, result: .error(.noMemory), a: size, text: tag)
             throw .noMemory
         }
         let (allocated, align) = KernelHeap.sizeClass(size)
         guard let phys = heap.allocate(size: allocated, align: align) else {
             heap.stats.failedAllocations += 1
             if !noWarn { printk(.warning, "\(fn): out of memory for \(size) bytes") }
-            record(fn, "size=\(size) tag=\(tag)", result: .error(.noMemory), mirrors: "\(fn) (include/linux/slab.h)")
+            record(kind, result: .error(.noMemory), a: size, text: tag)
             throw .noMemory
         }
         let va = phys &+ Self.pageOffset
@@ -143,8 +144,7 @@ extension Kernel {
         heap.stats.liveBytes += size
         heap.stats.totalAllocations += 1
         heap.stats.peakBytes = max(heap.stats.peakBytes, heap.stats.liveBytes)
-        record(fn, "size=\(size) tag=\(tag) pa=0x\(String(phys, radix: 16))", result: .ok,
-               mirrors: "\(fn) (include/linux/slab.h)")
+        record(zeroed ? LinuxTrace.kzallocDone : LinuxTrace.kmallocDone, result: .ok, a: size, b: Int(bitPattern: UInt(phys)), text: tag)
         return va
     }
 
@@ -162,7 +162,7 @@ extension Kernel {
         guard let a = heap.live.removeValue(forKey: address) else {
             heap.stats.invalidFrees += 1
             printk(.err, "BUG: kfree of invalid pointer 0x\(String(address, radix: 16))")
-            record("kfree", "addr=0x\(String(address, radix: 16))", result: .error(.invalidArgument), mirrors: "kfree (mm/slub.c)")
+            record(LinuxTrace.kfreeInvalid, result: .error(.invalidArgument), a: Int(bitPattern: UInt(address)))
             return
         }
         machine.memory.zero(a.physicalAddress, count: a.allocatedSize)
@@ -170,7 +170,7 @@ extension Kernel {
         heap.stats.liveObjects -= 1
         heap.stats.liveBytes -= a.requestedSize
         heap.stats.totalFrees += 1
-        record("kfree", "size=\(a.requestedSize) tag=\(a.tag)", result: .ok, mirrors: "kfree (mm/slub.c)")
+        record(LinuxTrace.kfree, result: .ok, a: a.requestedSize, text: a.tag)
     }
 
     public var kmallocStats: KmallocStats { heap.stats }
@@ -196,7 +196,7 @@ extension Kernel {
     /// the attempt is recorded.
     public func writeKernel(_ address: UInt64, _ bytes: [UInt8]) {
         guard let pa = physicalAddress(ofKernel: address) else {
-            record("bad_kernel_access", "write addr=0x\(String(address, radix: 16))", result: .error(.badAddress))
+            record(LinuxTrace.badKernelWrite, result: .error(.badAddress), a: Int(bitPattern: UInt(address)))
             return
         }
         machine.memory.write(pa, bytes)
@@ -205,7 +205,7 @@ extension Kernel {
     /// Loads bytes from a kernel virtual address; zeros for addresses below PAGE_OFFSET.
     public func readKernel(_ address: UInt64, count: Int) -> [UInt8] {
         guard let pa = physicalAddress(ofKernel: address) else {
-            record("bad_kernel_access", "read addr=0x\(String(address, radix: 16))", result: .error(.badAddress))
+            record(LinuxTrace.badKernelRead, result: .error(.badAddress), a: Int(bitPattern: UInt(address)))
             return [UInt8](repeating: 0, count: max(0, count))
         }
         return machine.memory.read(pa, count: count)

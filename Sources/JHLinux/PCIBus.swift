@@ -116,8 +116,7 @@ public final class PCIBus: @unchecked Sendable {
             guard let n = devices[a]?.driver else { throw .noEntry }
             return n + "\n"
         }, checked: false)
-        kernel.record("pci_add_device", "dev=\(a) id=\(Self.hex(Int(device.vendor), 4)):\(Self.hex(Int(device.device), 4))",
-                      mirrors: "pci_bus_add_device (drivers/pci/bus.c)")
+        kernel.record(LinuxTrace.pciAddDevice, a: a.traceValue, b: Int(device.vendor), c: Int(device.device))
         attachAny(a)
     }
 
@@ -128,7 +127,7 @@ public final class PCIBus: @unchecked Sendable {
         if devices[address]?.driver != nil { try unbind(address) }
         devices[address] = nil
         try? kernel.sysfs.remove("/sys/bus/pci/devices/\(address)")
-        kernel.record("pci_remove_device", "dev=\(address)", mirrors: "pci_stop_and_remove_bus_device (drivers/pci/remove.c)")
+        kernel.record(LinuxTrace.pciRemoveDevice, a: address.traceValue)
     }
 
     /// Registers a driver and binds it to every unbound device it matches. Mirrors
@@ -139,7 +138,7 @@ public final class PCIBus: @unchecked Sendable {
         guard !drivers.contains(where: { $0.name == name }) else { throw .busy }
         drivers.append(Driver(name: name, ids: ids, probe: probe, remove: remove))
         kernel.sysfs.mkdirs("/sys/bus/pci/drivers/\(name)")
-        kernel.record("pci_register_driver", "driver=\(name) ids=\(ids.count)", mirrors: "__pci_register_driver (drivers/pci/pci-driver.c)")
+        kernel.record(LinuxTrace.pciRegisterDriver, a: ids.count, text: name)
         attachDriver(name)
     }
 
@@ -149,7 +148,7 @@ public final class PCIBus: @unchecked Sendable {
         for d in devices(boundTo: name) { try? unbind(d.address) }
         drivers.remove(at: i)
         try? kernel.sysfs.remove("/sys/bus/pci/drivers/\(name)")
-        kernel.record("pci_unregister_driver", "driver=\(name)", mirrors: "pci_unregister_driver (drivers/pci/pci-driver.c)")
+        kernel.record(LinuxTrace.pciUnregisterDriver, text: name)
     }
 
     /// Whether a driver's ids (dynamic first, then static) match a device. Mirrors
@@ -169,8 +168,7 @@ public final class PCIBus: @unchecked Sendable {
                                     device: UInt16(truncatingIfNeeded: id.device), classCode: id.classCode)
         if drivers[i].ids.contains(where: { $0.matches(probeDevice) }) { throw .exists }
         drivers[i].dynamicIDs.append(id)
-        kernel.record("pci_add_dynid", "driver=\(name) id=\(Self.hex(Int(id.vendor & 0xffff), 4)):\(Self.hex(Int(id.device & 0xffff), 4))",
-                      mirrors: "new_id_store (drivers/pci/pci-driver.c)")
+        kernel.record(LinuxTrace.pciAddDynID, a: Int(id.vendor & 0xffff), b: Int(id.device & 0xffff), text: name)
         attachDriver(name)
     }
 
@@ -198,7 +196,7 @@ public final class PCIBus: @unchecked Sendable {
         guard let d = devices[address], let name = d.driver else { throw .noDevice }
         if let drv = drivers.first(where: { $0.name == name }) { drv.remove(d) }
         devices[address]?.driver = nil
-        kernel.record("pci_unbind", "dev=\(address) driver=\(name)", mirrors: "device_release_driver (drivers/base/dd.c)")
+        kernel.record(LinuxTrace.pciUnbind, a: address.traceValue, text: name)
     }
 
     private func probe(_ address: PCIAddress, driverIndex i: Int) throws(Errno) {
@@ -211,12 +209,11 @@ public final class PCIBus: @unchecked Sendable {
             if error != .noDevice && error != Errno(rawValue: 6) {
                 kernel.printk(.warning, "\(drv.name) \(address): probe with driver \(drv.name) failed with error \(error.negated)")
             }
-            kernel.record("pci_probe", "dev=\(address) driver=\(drv.name)", result: .error(error),
-                          mirrors: "really_probe (drivers/base/dd.c)")
+            kernel.record(LinuxTrace.pciProbe, result: .error(error), a: address.traceValue, text: drv.name)
             throw error
         }
         devices[address]?.driver = drv.name
-        kernel.record("pci_probe", "dev=\(address) driver=\(drv.name)", result: .ok, mirrors: "really_probe (drivers/base/dd.c)")
+        kernel.record(LinuxTrace.pciProbe, result: .ok, a: address.traceValue, text: drv.name)
     }
 
     /// Offers an unbound device to every matching driver in registration order until one

@@ -81,7 +81,7 @@ extension Kernel {
     /// so explanations can show the kernel's own words.
     public func printk(_ level: LogLevel, _ text: String) {
         log.append(time: machine.now, level: level, text: text)
-        record("printk", "level=\(level.rawValue) \(text)", mirrors: "printk (kernel/printk/printk.c)")
+        record(LinuxTrace.printk, a: level.rawValue, text: text)
     }
 
     /// `dmesg` output: every record at or above `minLevel` priority (numerically ≤).
@@ -101,6 +101,6 @@ extension Kernel {
         printk(.warning, "RIP: 0010:\(o.function)+0x4c/0x1a0 [jailhouse]")
         printk(.warning, "---[ end trace 0000000000000000 ]---")
         if oops == nil { oops = o }
-        record("oops", "\(o)", mirrors: "die (arch/x86/kernel/dumpstack.c)")
+        record(LinuxTrace.oops, cpu: cpu, text: o.bug)
     }
 }

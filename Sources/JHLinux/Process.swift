@@ -11,7 +11,14 @@ struct Process {
     var nextMap: UInt64 = Kernel.userMapBase
     /// Arrival times of signals not yet delivered, ascending.
     var signals: [VirtualTime] = []
+    /// For a process that lives outside the simulation (a real program driving it through
+    /// libjhsim-preload): reads its memory instead of `mappings`.
+    var outsideMemory: OutsideMemory?
 }
+
+/// Reads `count` bytes at `address` from a process whose memory is outside the
+/// simulation; nil when any of them is unmapped there (the read then faults).
+public typealias OutsideMemory = (_ address: UInt64, _ count: Int) -> [UInt8]?
 
 extension Kernel {
     /// Where `mapUser` places the first mapping of a process (a typical x86-64 PIE heap).
@@ -24,17 +31,24 @@ extension Kernel {
         let pid = PID(rawValue: nextPID)
         nextPID += 1
         processes[pid] = Process(name: name, cpu: cpu)
-        record("spawn", cpu: cpu, "pid=\(pid.rawValue) name=\(name)", mirrors: "kernel_clone (kernel/fork.c)")
+        record(LinuxTrace.spawn, cpu: cpu, a: Int(pid.rawValue), text: name)
         return pid
     }
 
     /// Ends a process: its memory and pending signals go away.
     public func exitProcess(_ pid: PID) {
         guard processes.removeValue(forKey: pid) != nil else { return }
-        record("exit", "pid=\(pid.rawValue)", mirrors: "do_exit (kernel/exit.c)")
+        record(LinuxTrace.exit, a: Int(pid.rawValue))
     }
 
     public func processName(_ pid: PID) -> String? { processes[pid]?.name }
+
+    /// Makes `copy_from_user` for this process read `memory` instead of its simulated
+    /// mappings: the process is a real program's stand-in, and its argument structs and
+    /// the buffers they point to live in that program. `copy_to_user` to it faults.
+    public func attachOutsideMemory(_ pid: PID, _ memory: @escaping OutsideMemory) {
+        processes[pid]?.outsideMemory = memory
+    }
     /// The CPU a process runs on (its system calls' control CPU).
     public func processCPU(_ pid: PID) -> CPUID? { processes[pid]?.cpu }
     /// Moves a process to another CPU (`sched_setaffinity` to one CPU).
@@ -79,8 +93,7 @@ extension Kernel {
         let end = (address + UInt64(bytes.count) + page - 1) / page * page
         p.nextMap = max(p.nextMap, end + page)
         processes[pid] = p
-        record("mmap", cpu: p.cpu, "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) len=\(bytes.count)",
-               mirrors: "do_mmap (mm/mmap.c)")
+        record(LinuxTrace.mmap, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
     }
 
     /// Walks the mappings covering `[address, address+count)`; nil if any byte is unmapped.
@@ -109,19 +122,22 @@ extension Kernel {
     ///   or when injected (`copy_from_user`).
     public func copyFromUser(_ pid: PID, _ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
         machine.advance(machine.cost.copyFromUser)
-        let detail = "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) count=\(count)"
         do throws(Errno) {
             try machine.check(FaultSite(LinuxFaultSites.copyFromUser, detail: processes[pid]?.name))
-            guard count >= 0, let p = processes[pid], let spans = userSpans(p, address, count) else {
-                throw Errno.badAddress
-            }
+            guard count >= 0, let p = processes[pid] else { throw Errno.badAddress }
             var out: [UInt8] = []
-            out.reserveCapacity(count)
-            for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
-            record("copy_from_user", cpu: p.cpu, detail, result: .ok, mirrors: "copy_from_user (include/linux/uaccess.h)")
+            if let outside = p.outsideMemory {
+                guard let bytes = outside(address, count), bytes.count == count else { throw Errno.badAddress }
+                out = bytes
+            } else {
+                guard let spans = userSpans(p, address, count) else { throw Errno.badAddress }
+                out.reserveCapacity(count)
+                for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
+            }
+            record(LinuxTrace.copyFromUser, cpu: p.cpu, result: .ok, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: count)
             return out
         } catch {
-            record("copy_from_user", detail, result: .error(error), mirrors: "copy_from_user (include/linux/uaccess.h)")
+            record(LinuxTrace.copyFromUser, result: .error(error), a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: count)
             throw error
         }
     }
@@ -135,13 +151,12 @@ extension Kernel {
     /// - Throws: `EFAULT` as `copyFromUser`, or when injected (`copy_to_user`).
     public func copyToUser(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
         machine.advance(machine.cost.copyFromUser)
-        let detail = "pid=\(pid.rawValue) addr=0x\(String(address, radix: 16)) count=\(bytes.count)"
         do throws(Errno) {
             try machine.check(FaultSite(LinuxFaultSites.copyToUser, detail: processes[pid]?.name))
             try writeUserUnchecked(pid, address, bytes)
-            record("copy_to_user", cpu: processes[pid]?.cpu, detail, result: .ok, mirrors: "copy_to_user (include/linux/uaccess.h)")
+            record(LinuxTrace.copyToUser, cpu: processes[pid]?.cpu, result: .ok, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
         } catch {
-            record("copy_to_user", detail, result: .error(error), mirrors: "copy_to_user (include/linux/uaccess.h)")
+            record(LinuxTrace.copyToUser, result: .error(error), a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
             throw error
         }
     }
@@ -184,7 +199,7 @@ extension Kernel {
         let i = p.signals.firstIndex { $0 > t } ?? p.signals.count
         p.signals.insert(t, at: i)
         processes[pid] = p
-        record("signal", cpu: p.cpu, "pid=\(pid.rawValue) at=\(t.nanoseconds)", mirrors: "send_signal_locked (kernel/signal.c)")
+        record(LinuxTrace.signal, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(t.nanoseconds)))
     }
 
     /// Whether a signal has arrived for the process by the current time (`signal_pending`).

@@ -23,6 +23,9 @@ public final class Machine: @unchecked Sendable {
     public var faults: FaultInjector
     public var memory = PhysicalMemory()
     public var events = EventQueue()
+    /// Virtual time per phase of work (cpu_down, hypercall, …); nil (off) unless a
+    /// benchmark installs one. See `PhaseLedger`.
+    public var phaseLedger: PhaseLedger?
     /// The running activity's clock.
     public private(set) var now: VirtualTime = .zero
     /// The latest time any activity has reached.
@@ -39,7 +42,7 @@ public final class Machine: @unchecked Sendable {
     ///   - seed: every random choice of the run derives from it.
     public init(cpuCount: Int, seed: UInt64, executor kind: ExecutorKind = .dispatch,
                 cost: CostModel = CostModel(), profile: Profile = .upstream, faults: FaultInjector = FaultInjector(),
-                traceCapacity: Int = 1 << 20) throws(MachineError) {
+                traceCapacity: Int = 1 << 20, traceLevel: TraceLevel = .full) throws(MachineError) {
         guard cpuCount >= 1 && cpuCount <= Self.maxCPUs else {
             throw MachineError.badCPUCount(cpuCount)
         }
@@ -49,7 +52,7 @@ public final class Machine: @unchecked Sendable {
         self.cost = cost
         self.profile = profile
         self.faults = faults
-        trace = TraceLog(capacity: traceCapacity)
+        trace = TraceLog(capacity: traceCapacity, level: traceLevel)
         switch kind {
         case .dispatch: executor = DispatchExecutor(cpuCount: cpuCount)
         case .inline: executor = InlineExecutor()
@@ -75,14 +78,24 @@ public final class Machine: @unchecked Sendable {
 
     // MARK: Trace
 
-    /// Records one step at the current time.
+    /// Records one step at the current time. Builds no text: the kind says how the
+    /// arguments read, and text is rendered only when someone looks at the trace.
+    /// At trace level `off` this is one branch.
     @discardableResult
-    public func record(_ layer: TraceLayer, _ op: String, cpu: CPUID? = nil, _ detail: String = "",
-                       result: TraceResult = .none, phase: TracePhase = .instant,
-                       mirrors: String? = nil) -> UInt64 {
+    @inline(__always)
+    public func record(_ kind: TraceKind, cpu: CPUID? = nil, result: TraceResult = .none,
+                       a: Int = 0, b: Int = 0, c: Int = 0, d: Int = 0,
+                       text: String = "", set: CPUSet = CPUSet()) -> UInt64 {
         precondition(!inBroadcast, "broadcast work must use its LocalContext")
-        return trace.append(TraceEvent(time: now, cpu: cpu, layer: layer, phase: phase, op: op,
-                                       detail: detail, result: result, mirrors: mirrors))
+        guard trace.isRecording else { return trace.skip() }
+        return trace.append(TraceEvent(time: now, kind: kind, cpu: cpu, result: result,
+                                       a: a, b: b, c: c, d: d, text: text, set: set))
+    }
+
+    /// The trace level; may change between activities.
+    public var traceLevel: TraceLevel {
+        get { trace.level }
+        set { trace.level = newValue }
     }
 
     // MARK: Faults
@@ -92,7 +105,11 @@ public final class Machine: @unchecked Sendable {
     public func check(_ site: FaultSite) throws(Errno) {
         precondition(!inBroadcast, "fault sites are checked outside broadcast work")
         guard let e = faults.decide(site) else { return }
-        record(.fault, "inject", cpu: site.cpu, site.description, result: .error(e))
+        if trace.isRecording {
+            record(MachineTrace.inject, cpu: site.cpu, result: .error(e), text: site.description)
+        } else {
+            trace.skip()
+        }
         throw e
     }
 
@@ -111,12 +128,20 @@ public final class Machine: @unchecked Sendable {
         public private(set) var elapsed = VirtualDuration.zero
         var events: [TraceEvent] = []
         let start: VirtualTime
+        let recording: Bool
         public mutating func advance(_ d: VirtualDuration) { elapsed = elapsed + d }
-        public mutating func record(_ layer: TraceLayer, _ op: String, _ detail: String = "",
-                                    result: TraceResult = .none, mirrors: String? = nil) {
-            events.append(TraceEvent(time: start + elapsed, cpu: cpu, layer: layer, op: op,
-                                     detail: detail, result: result, mirrors: mirrors))
+        /// Records one step of broadcast work (see `Machine.record`).
+        public mutating func record(_ kind: TraceKind, result: TraceResult = .none,
+                                    a: Int = 0, b: Int = 0, c: Int = 0, d: Int = 0,
+                                    text: String = "", set: CPUSet = CPUSet()) {
+            if recording {
+                events.append(TraceEvent(time: start + elapsed, kind: kind, cpu: cpu, result: result,
+                                         a: a, b: b, c: c, d: d, text: text, set: set))
+            } else {
+                skipped += 1
+            }
         }
+        var skipped = 0
     }
 
     /// Runs `work` on every CPU of `cpus` at once (an IPI broadcast). The activity's clock
@@ -124,9 +149,10 @@ public final class Machine: @unchecked Sendable {
     public func broadcast<T>(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> T) -> [T] {
         let list = Array(cpus)
         let start = now
+        let recording = trace.isRecording
         inBroadcast = true
         let outcomes: [(T, LocalContext)] = executor.broadcast(list) { cpu in
-            var ctx = LocalContext(cpu: cpu, start: start)
+            var ctx = LocalContext(cpu: cpu, start: start, recording: recording)
             let r = work(cpu, &ctx)
             return (r, ctx)
         }
@@ -134,6 +160,7 @@ public final class Machine: @unchecked Sendable {
         var slowest = VirtualDuration.zero
         for (_, ctx) in outcomes {
             for e in ctx.events { trace.append(e) }
+            if ctx.skipped > 0 { trace.skip(ctx.skipped) }
             if slowest < ctx.elapsed { slowest = ctx.elapsed }
         }
         advance(slowest)

@@ -122,4 +122,32 @@ import Testing
             #expect(ivshmem != nil)
         }
     }
+
+    /// Acceptance: the fixtures made from upstream's e1000-demo.c and ioapic-demo.c go
+    /// through enable/create/start/destroy on qemu-x86 with upstream's outcomes.
+    @Test func e1000AndIOAPICDemosRunTheirLifecycleAsUpstream() throws {
+        let r = try Rig()
+        #expect(try r.enable() == 0)
+        let pool = r.hv.poolPages.used
+        // 00:19.0 is in neither the root config nor Linux: the hypervisor adds it anyway.
+        #expect(try r.create("e1000-demo") == 0)
+        let e1000 = r.driver.cells.last!.id.rawValue
+        #expect(r.hv.pciOwners(bdf: 0x19 << 3) == [e1000])
+        #expect(r.hv.console.contains("Adding PCI device 00:19.0 to cell \"e1000-demo\""))
+        #expect(try r.start("e1000-demo") == 0)
+        #expect(try r.destroy("e1000-demo") == 0)
+        #expect(r.hv.console.contains("Removing PCI device 00:19.0 from cell \"e1000-demo\""))
+        #expect(r.hv.pciOwners(bdf: 0x19 << 3).isEmpty)
+        #expect(r.hv.poolPages.used == pool)
+        // ioapic-demo takes pin 9; its own irqchip id gets a remapping region that stays.
+        #expect(r.hv.rootIOAPICPins(0xfec0_0000)?[0] == 0xff_ffff)
+        #expect(try r.create("ioapic-demo") == 0)
+        #expect(r.hv.rootIOAPICPins(0xfec0_0000)?[0] == 0xff_fdff)
+        #expect(r.hv.console.contains("Reserving 24 interrupt(s) for device ff:00.1"))
+        #expect(try r.start("ioapic-demo") == 0)
+        #expect(try r.destroy("ioapic-demo") == 0)
+        #expect(r.hv.rootIOAPICPins(0xfec0_0000)?[0] == 0xff_ffff)
+        #expect(r.hv.poolPages.used == pool)
+        #expect(try r.disable() == 0)
+    }
 }

@@ -1,7 +1,22 @@
 import Foundation
 import JHABI
+import JHDriver
+import JHHypervisor
+import JHLinux
 import JHMachine
 @testable import JHLab
+
+/// The fake box's own trace kinds where its steps read differently from the real ones
+/// (ids from the machine range's test corner, 0x0f00…).
+enum FakeTrace {
+    static let ioctl = TraceKind(id: 0x0f10, .driver, "ioctl", phase: .begin, "{name:a:ioctl} arg=0x0",
+                                 mirrors: "jailhouse_ioctl (driver/main.c)", formats: DriverTrace.formats)
+    static let ioctlEnd = TraceKind(id: 0x0f11, .driver, "ioctl", phase: .end, "{name:a:ioctl}", formats: DriverTrace.formats)
+    /// Text argument: the hypercall's name.
+    static let hypercall = TraceKind(id: 0x0f12, .hypervisor, "hypercall", "{name:t}")
+    static let cpuUp = TraceKind(id: 0x0f13, .linux, "cpu_up", "cpu={cpu:a}")
+    static let cpuDown = TraceKind(id: 0x0f14, .linux, "cpu_down", "cpu={cpu:a}")
+}
 
 /// A small stand-in for the real box, so the lab's own logic (persistence, parsing,
 /// views, scenarios) is tested apart from the lower layers. It follows the driver flows
@@ -54,7 +69,7 @@ final class FakeBox: JailhouseBox {
 
     func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?,
                credentials: String?) throws(SimulationHang) -> Int64 {
-        machine.record(.driver, "ioctl", cpu: 0, "\(command.name) arg=0x0", phase: .begin, mirrors: "jailhouse_ioctl (driver/main.c)")
+        machine.record(FakeTrace.ioctl, cpu: 0, a: Int(command.rawValue))
         machine.advance(.us(1))
         let r: Int64
         if signalAfter != nil {
@@ -68,7 +83,7 @@ final class FakeBox: JailhouseBox {
             case .cellLoad(let sel, _): r = setLoadable(sel)
             }
         }
-        machine.record(.driver, "ioctl", cpu: 0, command.name, result: r == 0 ? .ok : .error(Errno(rawValue: Int32(-r))), phase: .end)
+        machine.record(FakeTrace.ioctlEnd, cpu: 0, result: r == 0 ? .ok : .error(Errno(rawValue: Int32(-r))), a: Int(command.rawValue))
         return r
     }
 
@@ -78,7 +93,7 @@ final class FakeBox: JailhouseBox {
     }
 
     func setOwner(_ cpu: Int, _ id: UInt32, _ name: String) {
-        machine.record(.hypervisor, "owner", cpu: cpu, "cpu=\(cpu) cell=\(id) name=\(name)")
+        machine.record(HypervisorTrace.owner, cpu: cpu, a: cpu, b: Int(id), text: name)
     }
 
     func enable(_ b: [UInt8]) -> Int64 {
@@ -99,7 +114,7 @@ final class FakeBox: JailhouseBox {
             if r != 0 { return r }
         }
         enabled = false; cells = []
-        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_DISABLE", result: .ok)
+        machine.record(FakeTrace.hypercall, cpu: 0, result: .ok, text: "JAILHOUSE_HC_DISABLE")
         return 0
     }
 
@@ -115,14 +130,14 @@ final class FakeBox: JailhouseBox {
             if c == 0 { return rollback(took, .invalidArgument) }
             if online.contains(c) {
                 do { try machine.check(FaultSite("cpu_down", cpu: c)) } catch { return rollback(took, error) }
-                machine.record(.linux, "remove_cpu", "cpu=\(c)", phase: .begin)
+                machine.record(LinuxTrace.removeCPU, a: c)
                 machine.advance(.ms(12))
-                machine.record(.linux, "remove_cpu", "cpu=\(c)", result: .ok, phase: .end)
+                machine.record(LinuxTrace.removeCPUDone, result: .ok, a: c)
                 online.remove(c); took.append(c)
             }
         }
         do { try machine.check(FaultSite("hc_cell_create")) } catch { return rollback(took, error) }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_CREATE", result: .ok)
+        machine.record(FakeTrace.hypercall, cpu: 0, result: .ok, text: "JAILHOUSE_HC_CELL_CREATE")
         cells[0].cpus.subtract(cpus)
         cells.append(Cell(id: id, name: w[1], cpus: cpus, state: .shutDown, inmate: w[3]))
         for c in cpus { setOwner(c, id, w[1]) }
@@ -131,9 +146,9 @@ final class FakeBox: JailhouseBox {
 
     func rollback(_ took: [Int], _ e: Errno) -> Int64 {
         for c in took {
-            machine.record(.linux, "add_cpu", "cpu=\(c)", phase: .begin)
+            machine.record(LinuxTrace.addCPU, a: c)
             machine.advance(.ms(7))
-            machine.record(.linux, "add_cpu", "cpu=\(c)", result: .ok, phase: .end)
+            machine.record(LinuxTrace.addCPUDone, result: .ok, a: c)
             online.insert(c)
         }
         return e.negated
@@ -150,7 +165,7 @@ final class FakeBox: JailhouseBox {
         guard enabled else { return Errno.invalidArgument.negated }
         guard let i = find(sel) else { return Errno.noEntry.negated }
         guard i != 0 else { return Errno.invalidArgument.negated }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_START", result: .ok)
+        machine.record(FakeTrace.hypercall, cpu: 0, result: .ok, text: "JAILHOUSE_HC_CELL_START")
         cells[i].state = cells[i].inmate == "locking" ? .runningLocked : .running
         return 0
     }
@@ -169,17 +184,17 @@ final class FakeBox: JailhouseBox {
         guard i != 0 else { return Errno.invalidArgument.negated }
         if cells[i].inmate == "locking" && !cells[i].denied && cells[i].state != .shutDown {
             cells[i].denied = true
-            machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_DESTROY", result: .error(.notPermitted))
+            machine.record(FakeTrace.hypercall, cpu: 0, result: .error(.notPermitted), text: "JAILHOUSE_HC_CELL_DESTROY")
             return Errno.notPermitted.negated
         }
-        machine.record(.hypervisor, "hypercall", cpu: 0, "JAILHOUSE_HC_CELL_DESTROY", result: .ok)
+        machine.record(FakeTrace.hypercall, cpu: 0, result: .ok, text: "JAILHOUSE_HC_CELL_DESTROY")
         let c = cells.remove(at: i)
         cells[0].cpus.formUnion(c.cpus)
         for cpu in c.cpus {
             setOwner(cpu, 0, rootName)
-            machine.record(.linux, "add_cpu", "cpu=\(cpu)", phase: .begin)
+            machine.record(LinuxTrace.addCPU, a: cpu)
             machine.advance(.ms(7))
-            machine.record(.linux, "add_cpu", "cpu=\(cpu)", result: .ok, phase: .end)
+            machine.record(LinuxTrace.addCPUDone, result: .ok, a: cpu)
             online.insert(cpu)
         }
         return 0
@@ -207,13 +222,43 @@ final class FakeBox: JailhouseBox {
         return cells.map { "\($0.id)" }.reversed()
     }
 
+    func sysfsEntry(_ path: String) -> SysfsEntry? {
+        if path == SysfsCells.cellsDirectory || (try? sysfsList(path)) != nil { return .directory }
+        if (try? sysfsRead(path)) != nil { return .attribute(readable: true, writable: false) }
+        return nil
+    }
+
+    /// Only `cpuN/online`, with the kernel's `0`/`1`.
+    func sysfsWrite(_ path: String, _ value: String) -> Errno? {
+        let prefix = "/sys/devices/system/cpu/cpu"
+        guard path.hasPrefix(prefix), path.hasSuffix("/online"),
+              let cpu = Int(path.dropFirst(prefix.count).dropLast("/online".count)), cpu < machine.cpuCount else { return .noEntry }
+        switch value.first {
+        case "0": return setCPU(cpu, online: false)
+        case "1": return setCPU(cpu, online: true)
+        default: return .invalidArgument
+        }
+    }
+
+    /// CELL_START and CELL_DESTROY by id, reading `struct jailhouse_cell_id` from `memory`.
+    func outsideIoctl(request: UInt32, argument: UInt64, processName: String,
+                      memory: @escaping (UInt64, Int) -> [UInt8]?) throws(SimulationHang) -> Int64 {
+        let command = IoctlCommand(rawValue: request)
+        guard command == .cellStart || command == .cellDestroy else { return Errno.notTTY.negated }
+        guard let b = memory(argument, IoctlLayout.cellIDSize), b.count == IoctlLayout.cellIDSize else {
+            return Errno.badAddress.negated
+        }
+        let id = Int32(b[0]) | Int32(b[1]) << 8 | Int32(b[2]) << 16 | Int32(b[3]) << 24
+        return command == .cellStart ? start(.id(id)) : destroy(.id(id))
+    }
+
     func setCPU(_ cpu: Int, online on: Bool) -> Errno? {
         if cells.dropFirst().contains(where: { $0.cpus.contains(cpu) }) { return .busy }
         if on { online.insert(cpu) } else {
             if cpu == 0 { return .busy }
             online.remove(cpu)
         }
-        machine.record(.linux, on ? "cpu_up" : "cpu_down", cpu: cpu, "cpu=\(cpu)", result: .ok)
+        machine.record(on ? FakeTrace.cpuUp : FakeTrace.cpuDown, cpu: cpu, result: .ok, a: cpu)
         machine.advance(.ms(5))
         return nil
     }

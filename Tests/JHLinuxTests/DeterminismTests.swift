@@ -9,6 +9,9 @@ import JHMachine
 /// A random workload over the kernel, every choice drawn from the seed: admin
 /// offline/online through sysfs, kmalloc/kfree, contended mutexes with signals, and one or
 /// two fault rules. Returns the machine so callers can compare trace hashes.
+/// The scenario's closing summary (a test-only kind from the machine range's test corner).
+let summaryKind = TraceKind(id: 0x0f01, .machine, "summary", "online={online:s} live={live:a} stuck={stuck:b}")
+
 func kernelScenario(seed: UInt64, executor: ExecutorKind, cpus: Int = 6, activities: Int = 40) throws -> Kernel {
     var pick = SplitMix64(seed: seed ^ 0x6a68_7369_6d00)
     func r(_ n: Int) -> Int { Int(pick.next() % UInt64(n)) }
@@ -60,7 +63,7 @@ func kernelScenario(seed: UInt64, executor: ExecutorKind, cpus: Int = 6, activit
         }
     }
     m.runEvents()
-    m.record(.machine, "summary", "online=\(k.online.rangeList) live=\(k.kmallocStats.liveObjects) stuck=\(k.rollbackFailures.count)")
+    m.record(summaryKind, a: k.kmallocStats.liveObjects, b: k.rollbackFailures.count, set: k.online)
     return k
 }
 

@@ -3,26 +3,37 @@ import Dispatch
 @testable import JHMachine
 import JHABI
 
+/// Trace kinds of the toy workloads (ids from the machine range's test corner).
+enum ToyTrace {
+    static let step = TraceKind(id: 0x0f20, .machine, "step", "i={i:a}")
+    static let nested = TraceKind(id: 0x0f21, .machine, "nested")
+    static let ack = TraceKind(id: 0x0f22, .machine, "ack", "round={round:a}")
+    static let sums = TraceKind(id: 0x0f23, .machine, "sums", "{sums:t}")
+    static let park = TraceKind(id: 0x0f24, .hypervisor, "park", "cpu={cpu:a}")
+    static let cpuDown = TraceKind(id: 0x0f25, .linux, "cpu_down", phase: .begin, "cpu={cpu:a}")
+}
+
 /// A toy workload that exercises handoffs, nested handoffs, broadcasts, faults and events.
-func toyRun(seed: UInt64, executor: ExecutorKind, cpus: Int = 8) throws -> Machine {
-    let m = try Machine(cpuCount: cpus, seed: seed, executor: executor)
+func toyRun(seed: UInt64, executor: ExecutorKind, cpus: Int = 8, level: TraceLevel = .full,
+            rounds: Int = 20, capacity: Int = 1 << 20) throws -> Machine {
+    let m = try Machine(cpuCount: cpus, seed: seed, executor: executor, traceCapacity: capacity, traceLevel: level)
     var perCPU = [Int](repeating: 0, count: cpus)
-    for i in 0..<20 {
+    for i in 0..<rounds {
         let target = Int(m.rng.next() % UInt64(cpus))
         m.run(on: target) {
             m.advance(.us(UInt64(1 + i)))
-            m.record(.machine, "step", cpu: target, "i=\(i)")
+            m.record(ToyTrace.step, cpu: target, a: i)
             let other = (target + 1) % cpus
-            m.run(on: other) { m.record(.machine, "nested", cpu: other) }
+            m.run(on: other) { m.record(ToyTrace.nested, cpu: other) }
         }
         let acks = m.broadcast(CPUSet(range: 0..<cpus)) { cpu, ctx in
             ctx.advance(.ns(UInt64(100 * (cpu + 1))))
-            ctx.record(.machine, "ack", "round=\(i)")
+            ctx.record(ToyTrace.ack, a: i)
             return cpu * i
         }
         for (k, v) in acks.enumerated() { perCPU[k] += v }
     }
-    m.record(.machine, "sums", perCPU.map(String.init).joined(separator: ","))
+    m.record(ToyTrace.sums, text: perCPU.map(String.init).joined(separator: ","))
     return m
 }
 
@@ -70,7 +81,7 @@ func toyRun(seed: UInt64, executor: ExecutorKind, cpus: Int = 8) throws -> Machi
         let m = try Machine(cpuCount: 4, seed: 0)
         _ = m.broadcast([3, 0, 2]) { cpu, ctx in
             ctx.advance(.us(UInt64(cpu)))
-            ctx.record(.machine, "ack")
+            ctx.record(ToyTrace.ack)
         }
         #expect(m.now == VirtualTime(nanoseconds: 3000))
         #expect(m.trace.events.map(\.cpu) == [0, 2, 3])

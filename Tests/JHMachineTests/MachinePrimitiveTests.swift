@@ -32,10 +32,9 @@ import JHABI
 
     @Test func traceLineHashAndCapacity() throws {
         var log = TraceLog(capacity: 2)
-        let e = TraceEvent(time: VirtualTime(nanoseconds: 42), cpu: 3, layer: .linux, phase: .begin, op: "cpu_down",
-                           detail: "cpu=3", result: .error(.busy))
+        let e = TraceEvent(time: VirtualTime(nanoseconds: 42), kind: ToyTrace.cpuDown, cpu: 3, result: .error(.busy), a: 3)
         #expect(e.line == "42 cpu3 linux > cpu_down cpu=3 -EBUSY")
-        #expect(TraceEvent(time: .zero, cpu: nil, layer: .fault, op: "inject", result: .value(-5)).line == "0 - fault inject = -5")
+        #expect(TraceEvent(time: .zero, kind: MachineTrace.inject, result: .value(-5)).line == "0 - fault inject = -5")
         log.append(e); log.append(e)
         let h2 = log.hash
         log.append(e)
@@ -105,7 +104,7 @@ import JHABI
     @Test func broadcastWorkMayNotRecordThroughTheMachineButItsContextWorks() throws {
         let m = try Machine(cpuCount: 3, seed: 0)
         let r = m.broadcast([0, 1, 2]) { cpu, ctx in
-            ctx.record(.hypervisor, "park", "cpu=\(cpu)")
+            ctx.record(ToyTrace.park, a: cpu)
             return ctx.cpu
         }
         #expect(r == [0, 1, 2])

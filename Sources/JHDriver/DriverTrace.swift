@@ -1,0 +1,78 @@
+import JHABI
+import JHLinux
+import JHMachine
+
+/// The Jailhouse driver's trace kinds (ids 0x3000–0x3fff).
+///
+/// `JailhouseDriver` records them with numeric arguments only; a cell's name or a PCI
+/// driver's name is passed as the text argument (a reference to the existing string).
+public enum DriverTrace {
+    public static let ids: ClosedRange<UInt16> = 0x3000...0x3fff
+
+    /// Formats the templates below use: the Linux ones (`pci`, …) plus ioctl names and
+    /// process ids as `pid1000`.
+    public static let formats: [String: @Sendable (Int) -> String] = LinuxTrace.formats.merging([
+        "ioctl": { IoctlCommand(rawValue: UInt32(truncatingIfNeeded: $0)).name },
+        "pid": { "pid\($0)" },
+    ]) { a, _ in a }
+
+    static func k(_ n: UInt16, _ op: String, phase: TracePhase = .instant, _ template: String = "",
+                  mirrors: String? = nil) -> TraceKind {
+        TraceKind(id: 0x3000 + n, .driver, op, phase: phase, template, mirrors: mirrors, formats: formats)
+    }
+
+    // driver/main.c
+    public static let moduleInit = k(0x01, "module_init", "jailhouse", mirrors: "jailhouse_init (driver/main.c)")
+    public static let openDenied = k(0x02, "open", "/dev/jailhouse pid={pid:a:pid} caps={caps:t} (needs cap_sys_admin in the effective set)")
+    public static let open = k(0x03, "open", "/dev/jailhouse pid={pid:a:pid}")
+    public static let ioctl = k(0x04, "ioctl", phase: .begin, "{name:a:ioctl} arg=0x{arg:b:x} pid={pid:c:pid}",
+                                mirrors: "jailhouse_ioctl (driver/main.c)")
+    public static let ioctlHangs = k(0x05, "ioctl", phase: .end, "{name:a:ioctl} hangs")
+    public static let ioctlEnd = k(0x06, "ioctl", phase: .end, "{name:a:ioctl}")
+    public static let enterHypervisor = k(0x07, "enter_hypervisor", "cpus={cpus:s}", mirrors: "enter_hypervisor (driver/main.c)")
+    public static let leaveHypervisor = k(0x08, "leave_hypervisor", "cpus={cpus:s}", mirrors: "leave_hypervisor (driver/main.c)")
+    /// The set argument is the online CPUs; the text argument the root cell's, as a list.
+    public static let disableBusy = k(0x09, "disable", "online={online:s} root={root:t}", mirrors: "jailhouse_cmd_disable (driver/main.c)")
+
+    // driver/cell.c
+    /// The set argument is the cell's CPUs; the text argument the root cell's, as a list.
+    public static let cpumaskSubset = k(0x10, "cpumask_subset", "cell={cell:s} root={root:t}",
+                                        mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+    public static let removeCPUFailed = k(0x11, "remove_cpu", "cpu={cpu:a}", mirrors: "jailhouse_cmd_cell_create (driver/cell.c)")
+    public static let offlinedCPUs = k(0x12, "offlined_cpus", "set cpu={cpu:a} now={now:s}")
+    public static let addCPURollback = k(0x13, "add_cpu", "cpu={cpu:a} (rollback)",
+                                         mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)")
+    public static let addCPU = k(0x14, "add_cpu", "cpu={cpu:a}", mirrors: "cell_destroy (driver/cell.c)")
+    public static let loadImageNoRegion = k(0x15, "load_image", "target=0x{target:a:x} in no region", mirrors: "load_image (driver/cell.c)")
+    public static let loadImageTooBig = k(0x16, "load_image", "target=0x{target:a:x} size={size:b:u} region=0x{region:c:x}",
+                                          mirrors: "load_image (driver/cell.c)")
+    public static let loadImage = k(0x17, "load_image", "cell={cell:t} bytes={bytes:a:u} target=0x{target:b:x} phys=0x{phys:c:x}",
+                                    mirrors: "load_image (driver/cell.c)")
+    public static let cellCreate = k(0x18, "cell_create", "id={id:a} name={name:t} cpus={cpus:s}", mirrors: "cell_create (driver/cell.c)")
+    public static let cellRegister = k(0x19, "cell_register", "id={id:a} name={name:t}", mirrors: "cell_register (driver/cell.c)")
+    public static let cellDelete = k(0x1a, "cell_delete", "id={id:a} name={name:t}", mirrors: "cell_delete (driver/cell.c)")
+
+    // driver/pci.c
+    /// Text argument: the previous driver's name, or `none`.
+    public static let pciClaim = k(0x20, "pci_claim", "{dev:a:pci} from={from:t} to=jailhouse-pci-stub",
+                                   mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
+    public static let pciRelease = k(0x21, "pci_release", "{dev:a:pci}", mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
+    // round two of fidelity: the max_cpus hang, vmalloc(0), oopses
+    public static let enterBeyondMaxCPUs = k(0x30, "enter_hypervisor", "cpus={cpus:s} >= max_cpus={max:a}",
+                                             mirrors: "enter_hypervisor (driver/main.c)")
+    public static let vmallocZero = k(0x31, "vmalloc", "size=0 (no memory regions) returns NULL", mirrors: "vmalloc (mm/vmalloc.c)")
+    public static let ioctlBlocked = k(0x32, "ioctl", phase: .end, "{name:a:ioctl} blocks on jailhouse_lock")
+    public static let ioctlOopsed = k(0x33, "ioctl", phase: .end, "{name:a:ioctl} oopsed")
+
+    public static let all: [TraceKind] = [
+        enterBeyondMaxCPUs, vmallocZero, ioctlBlocked, ioctlOopsed,
+        moduleInit, openDenied, open, ioctl, ioctlHangs, ioctlEnd, enterHypervisor, leaveHypervisor, disableBusy,
+        cpumaskSubset, removeCPUFailed, offlinedCPUs, addCPURollback, addCPU, loadImageNoRegion, loadImageTooBig, loadImage,
+        cellCreate, cellRegister, cellDelete, pciClaim, pciRelease,
+    ]
+}
+
+extension PCIAddress {
+    /// The packed form trace events carry: domain << 16 | bdf (see `LinuxTrace`).
+    var driverTraceValue: Int { Int(domain) << 16 | Int(bdf) }
+}
