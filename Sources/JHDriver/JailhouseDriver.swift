@@ -43,6 +43,8 @@ public final class JailhouseDriver: @unchecked Sendable {
     var consoleAvailable = false
     /// Whether the sysfs `core` file exists (created at enable, kept across disable).
     var sysfsCoreSize: UInt64?
+    /// `/sys/devices/jailhouse/cells`, created at module init.
+    var cellsDirNode: SysfsNode?
 
     public static let stubDriverName = "jailhouse-pci-stub"
 

@@ -146,7 +146,7 @@ extension Hypervisor {
         for u in units.reversed() { u.shutdown() }
         let per = perCPU
         let exit = machine.cost.hypercallExit
-        machine.broadcast(started) { cpu, ctx in
+        machine.broadcastEach(started) { cpu, ctx in
             let p = per[cpu]
             p.active = false
             p.shutdownState = 0
