@@ -74,6 +74,17 @@ public final class JailhouseDriver: @unchecked Sendable {
     /// - Returns: 0 or a negative errno, as the system call returns it.
     /// - Throws: `SimulationHang` when a hypercall would wait forever.
     public func ioctl(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
+        // The system call runs on the caller's CPU, as in the real kernel, so the driver's
+        // own work there (hypercalls, hotplug control steps) needs no thread handoff. Only
+        // done for the boot CPU when it cannot go offline: the caller never migrates
+        // mid-call then, and no CPU it waits for ever waits for it.
+        if !machine.isInline, !kernel.bootCPUHotpluggable, callerCPU(file) == 0 {
+            return try machine.run(on: 0) { () throws(SimulationHang) -> Int64 in try ioctlOnCaller(file, command, arg) }
+        }
+        return try ioctlOnCaller(file, command, arg)
+    }
+
+    private func ioctlOnCaller(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
         machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
         do throws(DriverFailure) {
