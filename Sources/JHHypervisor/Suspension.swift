@@ -12,6 +12,8 @@ extension Hypervisor {
         targets.remove(caller)
         record(HypervisorTrace.cellSuspend, cpu: caller, a: Int(cell.id), set: targets)
         guard !targets.isEmpty else { return }
+        let phase = machine.beginPhase(.suspension)
+        defer { machine.endPhase(phase) }
         let per = perCPU
         let dispatch = machine.executor as? DispatchExecutor
         let ipi = machine.cost.ipi
@@ -41,6 +43,8 @@ extension Hypervisor {
     func parkCPU(_ cpu: CPUID) {
         let p = perCPU[cpu]
         suspendedCPUs.remove(cpu)
+        let phase = machine.beginPhase(.park)
+        defer { machine.endPhase(phase) }
         machine.run(on: cpu) {
             p.waitForSIPI = true
             machine.advance(machine.cost.ipi)

@@ -59,6 +59,8 @@ public enum Narration {
 
     static let table: [String: Entry] = [
         key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil, key: false),
+        key(.user, "program"): Entry(text: { _, f in "user: runs `\(f.raw)` (a real program, through libjhsim-preload)" },
+                                     mirrors: nil, key: false),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
@@ -267,7 +269,7 @@ public enum TraceText {
     public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], explain: Bool) -> String {
         var out = ""
         for r in records {
-            out += "# \(r.index + 1): jhsim \(r.commandLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
+            out += "# \(r.index + 1): \(r.displayLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
             let mine = events.filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq }
                 .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
             for e in mine {

@@ -1,6 +1,6 @@
 import Dispatch
-import JHABI
 import Synchronization
+import JHABI
 
 /// Which executor runs vCPU work.
 public enum ExecutorKind: String, Sendable, Codable, CaseIterable {
@@ -58,6 +58,9 @@ public final class DispatchExecutor: VCPUExecutor {
     /// Per target vCPU: the semaphore its handoffs signal and the submitted body, reused
     /// by every handoff to that vCPU (handoffs to one vCPU never overlap: its caller waits).
     private let mailboxes: [Mailbox]
+    /// Thread handoffs performed so far: one per `run(on:)` that left the calling thread,
+    /// one per broadcast target that did. Benchmarks divide it by their cycles to get the
+    /// handoff-bound limit of a run.
     private let handoffs = Atomic<Int>(0)
     public var handoffCount: Int { handoffs.load(ordering: .relaxed) }
     private let key = DispatchSpecificKey<Int>()
