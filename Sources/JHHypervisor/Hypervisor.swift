@@ -115,7 +115,7 @@ public final class Hypervisor: @unchecked Sendable {
     public func statistics(cpu: CPUID) -> [CPUStatistic: UInt32] {
         var out: [CPUStatistic: UInt32] = [:]
         for s in CPUStatistic.allCases {
-            out[s] = cpu >= 0 && cpu < perCPU.count ? perCPU[cpu].stats[s.rawValue] : 0
+            out[s] = cpu >= 0 && cpu < perCPU.count ? perCPU[cpu].counters[s.rawValue] : 0
         }
         return out
     }
