@@ -50,23 +50,80 @@ extension JailhouseDriver {
 
     /// Mirrors `jailhouse_sysfs_cell_create` in driver/sysfs.c: `cells/<id>` with its
     /// attributes and `statistics/`; per-CPU statistics objects are created for the root
-    /// and *moved* from the root for any other cell (CPUs the root lacks are skipped).
+    /// and *moved* from the root for any other cell (CPUs the root lacks are skipped, a
+    /// failed move only warns).
+    ///
+    /// Upstream's error paths release the wrong objects (quirk 9): a failing `statistics`
+    /// kobject is released as if it were the cell, a failing root `cpuN` object is freed
+    /// twice and then moved to the NULL `root_cell` — kernel oopses. A `root_cell` left as
+    /// ERR_PTR by an earlier failed enable is dereferenced here (quirk 15). The fixed
+    /// profile unwinds cleanly.
     func sysfsCellCreate(_ cell: DriverCell) throws(Errno) {
         let fs = kernel.sysfs
         guard let cells = cellsDirNode else { throw .noEntry }
-        let dir = try fs.mkdir(Self.cellDirName(cell.id), in: cells)
-        cell.sysfsDir = dir
-        do {
-            try populateCellDir(cell, dir)
+        let dirName = Self.cellDirName(cell.id)
+        let upstream9 = machine.profile.has(.sysfsErrorPathBadRelease)
+        // kobject_init_and_add(&cell->kobj): its release is the right one.
+        let dir: SysfsNode
+        do throws(Errno) {
+            dir = try fs.mkdir(dirName, in: cells)
+            try populateCellAttributes(cell, dir)
         } catch {
-            // Cleanup is done here, as jailhouse_sysfs_cell_create does: stats objects
-            // already moved go back to the root, the directory goes away.
-            sysfsCellDelete(cell)
+            try? fs.remove(dirName, from: cells)
             throw error
+        }
+        cell.sysfsDir = dir
+        let stats: SysfsNode
+        do throws(Errno) {
+            stats = try populateStatistics(cell, dir)
+        } catch {
+            if upstream9 {
+                kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
+                                      bug: "kernel BUG at mm/slub.c: kfree() of a pointer inside struct cell (the statistics kobject released as a cell)",
+                                      quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
+            } else {
+                try? fs.remove(dirName, from: cells)
+                cell.sysfsDir = nil
+            }
+            throw error
+        }
+        cell.statisticsDir = stats
+        for cpu in cell.cpusAssigned {
+            if let root = rootCell {
+                guard root.cpusAssigned.contains(cpu) else { continue }
+                do throws(Errno) {
+                    guard let rootStats = root.statisticsDir else { throw Errno.noEntry }
+                    try fs.move(kernel.cpuDirName(cpu), from: rootStats, to: stats)
+                } catch {
+                    log(.warning, "WARNING: CPU: \(kernel.online.first ?? 0) at driver/sysfs.c jailhouse_sysfs_cell_create: kobject_move failed (\(error.negated))")
+                }
+            } else if let bad = rootCellErrPtr {
+                // root_cell == ERR_PTR(-errno) is not NULL: find_cell_cpu walks its list.
+                kernel.die(KernelOops(function: "jailhouse_sysfs_cell_create",
+                                      bug: "BUG: unable to handle page fault for an address near ERR_PTR(\(bad.negated)) (root_cell left by the failed enable)",
+                                      quirk: .prepareRootLeavesErrPtr), cpu: kernel.online.first ?? 0)
+                throw .badAddress
+            } else {
+                do throws(Errno) {
+                    try createCPUStatistics(cpu, stats)
+                } catch {
+                    if upstream9 {
+                        kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
+                                              bug: "kernel BUG at mm/slub.c: double free of struct cell_cpu (cpu\(cpu) kobject released as a cell, then kfree'd)",
+                                              quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
+                    } else {
+                        try? fs.remove(dirName, from: cells)
+                        cell.sysfsDir = nil
+                        cell.statisticsDir = nil
+                    }
+                    throw error
+                }
+            }
         }
     }
 
-    private func populateCellDir(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) {
+    /// The default attributes of the cell's kobject.
+    private func populateCellAttributes(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) {
         let fs = kernel.sysfs
         try fs.createFile("name", in: dir, show: { [unowned cell] in cell.name + "\n" })
         try fs.createFile("state", in: dir, show: { [weak self, unowned cell] in self?.stateShow(cell) ?? "invalid\n" })
@@ -81,8 +138,12 @@ extension JailhouseDriver {
         try fs.createFile("cpus_failed_list", in: dir, show: { [weak self, unowned cell] in
             (self?.failedCPUs(cell).rangeList ?? "") + "\n"
         })
+    }
+
+    /// The `statistics` kobject and its attributes (sums over the cell's CPUs).
+    private func populateStatistics(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) -> SysfsNode {
+        let fs = kernel.sysfs
         let stats = try fs.mkdir("statistics", in: dir)
-        cell.statisticsDir = stats
         for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
             try fs.createFile(fileName, in: stats, show: { [weak self, unowned cell] in
                 guard let self else { return "0\n" }
@@ -94,18 +155,17 @@ extension JailhouseDriver {
                 return "\(sum)\n"
             })
         }
-        for cpu in cell.cpusAssigned {
-            if let root = rootCell {
-                guard root.cpusAssigned.contains(cpu), let rootStats = root.statisticsDir else { continue }
-                try fs.move(kernel.cpuDirName(cpu), from: rootStats, to: stats)
-            } else {
-                let cpuDir = try fs.mkdir(kernel.cpuDirName(cpu), in: stats)
-                for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
-                    try fs.createFile(fileName, in: cpuDir, show: { [weak self] in
-                        "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
-                    })
-                }
-            }
+        return stats
+    }
+
+    /// One root `statistics/cpuN` kobject.
+    private func createCPUStatistics(_ cpu: CPUID, _ stats: SysfsNode) throws(Errno) {
+        let fs = kernel.sysfs
+        let cpuDir = try fs.mkdir(kernel.cpuDirName(cpu), in: stats)
+        for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
+            try fs.createFile(fileName, in: cpuDir, show: { [weak self] in
+                "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
+            })
         }
     }
 
