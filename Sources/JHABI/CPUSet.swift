@@ -32,9 +32,17 @@ public struct CPUSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     }
     /// Decodes a little-endian bitmap as stored in a config (byte k holds CPUs 8k…8k+7).
     public init(bitmap bytes: some Collection<UInt8>) {
-        var w = [UInt64](repeating: 0, count: (bytes.count + 7) / 8)
-        for (i, b) in bytes.enumerated() where b != 0 {
-            w[i / 8] |= UInt64(b) << (UInt64(i % 8) * 8)
+        let n = bytes.count
+        var w = [UInt64](repeating: 0, count: (n + 7) / 8)
+        let done: Void? = bytes.withContiguousStorageIfAvailable { p in
+            w.withUnsafeMutableBufferPointer { out in
+                for i in 0..<n where p[i] != 0 { out[i >> 3] |= UInt64(p[i]) << (UInt64(i & 7) * 8) }
+            }
+        }
+        if done == nil {
+            for (i, b) in bytes.enumerated() where b != 0 {
+                w[i / 8] |= UInt64(b) << (UInt64(i % 8) * 8)
+            }
         }
         words = w
         trim()

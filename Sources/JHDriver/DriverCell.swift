@@ -14,6 +14,9 @@ public final class DriverCell {
     var allocations: [UInt64] = []
     /// Whether `cell_register` added it to the list (a half-created cell is not).
     public internal(set) var registered = false
+    /// Its sysfs directory `cells/<id>` and that directory's `statistics`, once created.
+    var sysfsDir: SysfsNode?
+    var statisticsDir: SysfsNode?
 
     init(id: CellID, name: String, cpus: CPUSet, regions: [MemoryRegion], pci: [DriverPCIDevice]) {
         self.id = id; self.name = name; cpusAssigned = cpus; memoryRegions = regions; pciDevices = pci

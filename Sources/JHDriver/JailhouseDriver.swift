@@ -43,6 +43,8 @@ public final class JailhouseDriver: @unchecked Sendable {
     var consoleAvailable = false
     /// Whether the sysfs `core` file exists (created at enable, kept across disable).
     var sysfsCoreSize: UInt64?
+    /// `/sys/devices/jailhouse/cells`, created at module init.
+    var cellsDirNode: SysfsNode?
 
     public static let stubDriverName = "jailhouse-pci-stub"
     /// Upstream's `root_cell` after a failed `jailhouse_cell_prepare_root`: ERR_PTR, not
@@ -77,6 +79,17 @@ public final class JailhouseDriver: @unchecked Sendable {
     /// - Returns: 0 or a negative errno, as the system call returns it.
     /// - Throws: `SimulationHang` when a hypercall would wait forever.
     public func ioctl(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
+        // The system call runs on the caller's CPU, as in the real kernel, so the driver's
+        // own work there (hypercalls, hotplug control steps) needs no thread handoff. Only
+        // done for the boot CPU when it cannot go offline: the caller never migrates
+        // mid-call then, and no CPU it waits for ever waits for it.
+        if !machine.isInline, !kernel.bootCPUHotpluggable, callerCPU(file) == 0 {
+            return try machine.run(on: 0) { () throws(SimulationHang) -> Int64 in try ioctlOnCaller(file, command, arg) }
+        }
+        return try ioctlOnCaller(file, command, arg)
+    }
+
+    private func ioctlOnCaller(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
         machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
         if let o = kernel.oops {

@@ -28,6 +28,15 @@ extension JailhouseDriver {
             return self.hypervisor.console
         })
         try? fs.mkdir(Self.cellsDir)
+        cellsDirNode = fs.node(at: Self.cellsDir)
+    }
+
+    /// `vmexits_<stat>` for every statistic, built once.
+    static let statisticFileNames = CPUStatistic.allCases.map { "vmexits_" + $0.sysfsName }
+    /// A cell's directory name: its id, from a table built once for the usual ids.
+    static let cellDirNames = (0..<256).map { String($0) }
+    static func cellDirName(_ id: CellID) -> String {
+        id.rawValue < UInt32(cellDirNames.count) ? cellDirNames[Int(id.rawValue)] : String(id.rawValue)
     }
 
     /// Mirrors `info_show` in driver/sysfs.c: a HYPERVISOR_GET_INFO value, 0 when disabled.
@@ -51,33 +60,40 @@ extension JailhouseDriver {
     /// profile unwinds cleanly.
     func sysfsCellCreate(_ cell: DriverCell) throws(Errno) {
         let fs = kernel.sysfs
-        let dir = cellDir(cell)
+        guard let cells = cellsDirNode else { throw .noEntry }
+        let dirName = Self.cellDirName(cell.id)
         let upstream9 = machine.profile.has(.sysfsErrorPathBadRelease)
         // kobject_init_and_add(&cell->kobj): its release is the right one.
+        let dir: SysfsNode
         do throws(Errno) {
-            try fs.mkdir(dir)
+            dir = try fs.mkdir(dirName, in: cells)
             try populateCellAttributes(cell, dir)
         } catch {
-            try? fs.remove(dir)
+            try? fs.remove(dirName, from: cells)
             throw error
         }
+        cell.sysfsDir = dir
+        let stats: SysfsNode
         do throws(Errno) {
-            try populateStatistics(cell, dir)
+            stats = try populateStatistics(cell, dir)
         } catch {
             if upstream9 {
                 kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
                                       bug: "kernel BUG at mm/slub.c: kfree() of a pointer inside struct cell (the statistics kobject released as a cell)",
                                       quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
             } else {
-                try? fs.remove(dir)
+                try? fs.remove(dirName, from: cells)
+                cell.sysfsDir = nil
             }
             throw error
         }
+        cell.statisticsDir = stats
         for cpu in cell.cpusAssigned {
             if let root = rootCell {
                 guard root.cpusAssigned.contains(cpu) else { continue }
                 do throws(Errno) {
-                    try fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
+                    guard let rootStats = root.statisticsDir else { throw Errno.noEntry }
+                    try fs.move(kernel.cpuDirName(cpu), from: rootStats, to: stats)
                 } catch {
                     log(.warning, "WARNING: CPU: \(kernel.online.first ?? 0) at driver/sysfs.c jailhouse_sysfs_cell_create: kobject_move failed (\(error.negated))")
                 }
@@ -89,14 +105,16 @@ extension JailhouseDriver {
                 throw .badAddress
             } else {
                 do throws(Errno) {
-                    try createCPUStatistics(cpu, dir)
+                    try createCPUStatistics(cpu, stats)
                 } catch {
                     if upstream9 {
                         kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
                                               bug: "kernel BUG at mm/slub.c: double free of struct cell_cpu (cpu\(cpu) kobject released as a cell, then kfree'd)",
                                               quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
                     } else {
-                        try? fs.remove(dir)
+                        try? fs.remove(dirName, from: cells)
+                        cell.sysfsDir = nil
+                        cell.statisticsDir = nil
                     }
                     throw error
                 }
@@ -105,29 +123,29 @@ extension JailhouseDriver {
     }
 
     /// The default attributes of the cell's kobject.
-    private func populateCellAttributes(_ cell: DriverCell, _ dir: String) throws(Errno) {
+    private func populateCellAttributes(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) {
         let fs = kernel.sysfs
-        try fs.createFile(dir + "/name", show: { cell.name + "\n" })
-        try fs.createFile(dir + "/state", show: { [weak self] in self?.stateShow(cell) ?? "invalid\n" })
-        try fs.createFile(dir + "/cpus_assigned", show: { [weak self] in
+        try fs.createFile("name", in: dir, show: { [unowned cell] in cell.name + "\n" })
+        try fs.createFile("state", in: dir, show: { [weak self, unowned cell] in self?.stateShow(cell) ?? "invalid\n" })
+        try fs.createFile("cpus_assigned", in: dir, show: { [weak self, unowned cell] in
             cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
         })
-        try fs.createFile(dir + "/cpus_assigned_list", show: { cell.cpusAssigned.rangeList + "\n" })
-        try fs.createFile(dir + "/cpus_failed", show: { [weak self] in
+        try fs.createFile("cpus_assigned_list", in: dir, show: { [unowned cell] in cell.cpusAssigned.rangeList + "\n" })
+        try fs.createFile("cpus_failed", in: dir, show: { [weak self, unowned cell] in
             guard let self else { return "0\n" }
             return self.failedCPUs(cell).hexMask(nrCPUIDs: self.kernel.nrCPUIDs) + "\n"
         })
-        try fs.createFile(dir + "/cpus_failed_list", show: { [weak self] in
+        try fs.createFile("cpus_failed_list", in: dir, show: { [weak self, unowned cell] in
             (self?.failedCPUs(cell).rangeList ?? "") + "\n"
         })
     }
 
     /// The `statistics` kobject and its attributes (sums over the cell's CPUs).
-    private func populateStatistics(_ cell: DriverCell, _ dir: String) throws(Errno) {
+    private func populateStatistics(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) -> SysfsNode {
         let fs = kernel.sysfs
-        try fs.mkdir(dir + "/statistics")
-        for stat in CPUStatistic.allCases {
-            try fs.createFile(dir + "/statistics/vmexits_" + stat.sysfsName, show: { [weak self] in
+        let stats = try fs.mkdir("statistics", in: dir)
+        for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
+            try fs.createFile(fileName, in: stats, show: { [weak self, unowned cell] in
                 guard let self else { return "0\n" }
                 var sum: UInt64 = 0
                 for cpu in cell.cpusAssigned {
@@ -137,15 +155,15 @@ extension JailhouseDriver {
                 return "\(sum)\n"
             })
         }
+        return stats
     }
 
     /// One root `statistics/cpuN` kobject.
-    private func createCPUStatistics(_ cpu: CPUID, _ dir: String) throws(Errno) {
+    private func createCPUStatistics(_ cpu: CPUID, _ stats: SysfsNode) throws(Errno) {
         let fs = kernel.sysfs
-        let cpuDir = dir + "/statistics/cpu\(cpu)"
-        try fs.mkdir(cpuDir)
-        for stat in CPUStatistic.allCases {
-            try fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName, show: { [weak self] in
+        let cpuDir = try fs.mkdir(kernel.cpuDirName(cpu), in: stats)
+        for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
+            try fs.createFile(fileName, in: cpuDir, show: { [weak self] in
                 "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
             })
         }
@@ -155,14 +173,17 @@ extension JailhouseDriver {
     /// are freed with the root), then the cell's directory disappears.
     func sysfsCellDelete(_ cell: DriverCell) {
         let fs = kernel.sysfs
-        let dir = cellDir(cell)
-        if let root = rootCell, root !== cell {
-            let stats = (try? fs.list(dir + "/statistics")) ?? []
-            for cpu in stats where cpu.hasPrefix("cpu") {
-                try? fs.move(dir + "/statistics/" + cpu, to: cellDir(root) + "/statistics/" + cpu)
+        guard let dir = cell.sysfsDir else { return }
+        if let root = rootCell, root !== cell, let stats = cell.statisticsDir, let rootStats = root.statisticsDir {
+            // Only CPUs the cell took from the root have an entry here.
+            for cpu in cell.cpusAssigned {
+                let name = kernel.cpuDirName(cpu)
+                if fs.child(name, of: stats) != nil { try? fs.move(name, from: stats, to: rootStats) }
             }
         }
-        try? fs.remove(dir)
+        if let cells = cellsDirNode, fs.child(dir.name, of: cells) === dir { try? fs.remove(dir.name, from: cells) }
+        cell.sysfsDir = nil
+        cell.statisticsDir = nil
     }
 
     /// Mirrors `state_show` in driver/sysfs.c: CELL_GET_STATE, "invalid" for anything unknown.

@@ -87,7 +87,7 @@ extension Hypervisor {
         if let mine = cellOf(cpu: cpu), !mine.isRoot, !mine.cpus.contains(t) { return Errno.notPermitted.negated }
         if type == CPUInfo.state { return perCPU[t].failed ? CPUInfo.stateFailed : CPUInfo.stateRunning }
         if type >= CPUInfo.statBase, type - CPUInfo.statBase < UInt64(CPUStatistic.allCases.count) {
-            return Int64(perCPU[t].stats[Int(type - CPUInfo.statBase)] & 0x7fff_ffff)
+            return Int64(perCPU[t].counters[Int(type - CPUInfo.statBase)] & 0x7fff_ffff)
         }
         return Errno.invalidArgument.negated
     }
@@ -148,7 +148,7 @@ extension Hypervisor {
         for u in units.reversed() { u.shutdown(hv: self) }
         let per = perCPU
         let exit = machine.cost.hypercallExit
-        machine.broadcast(started) { cpu, ctx in
+        machine.broadcastEach(started) { cpu, ctx in
             let p = per[cpu]
             p.active = false
             p.shutdownState = 0

@@ -131,7 +131,7 @@ public final class Hypervisor: @unchecked Sendable {
     public func statistics(cpu: CPUID) -> [CPUStatistic: UInt32] {
         var out: [CPUStatistic: UInt32] = [:]
         for s in CPUStatistic.allCases {
-            out[s] = cpu >= 0 && cpu < perCPU.count ? perCPU[cpu].stats[s.rawValue] : 0
+            out[s] = cpu >= 0 && cpu < perCPU.count ? perCPU[cpu].counters[s.rawValue] : 0
         }
         return out
     }
@@ -150,7 +150,7 @@ public final class Hypervisor: @unchecked Sendable {
     }
 
     /// Hypervisor console: its own printk lines and DEBUG_CONSOLE_PUTC output, last 64 KiB.
-    public var console: String { String(decoding: consoleBytes, as: UTF8.self) }
+    public var console: String { String(decoding: consoleBytes.suffix(Self.consoleCapacity), as: UTF8.self) }
 
     /// Chooses the inmate a cell runs from its next start on.
     public func setInmate(_ kind: InmateKind, forCell id: UInt32) { pendingInmates[id] = kind }
@@ -169,11 +169,19 @@ public final class Hypervisor: @unchecked Sendable {
 
     func printk(_ text: String) {
         consoleBytes.append(contentsOf: text.utf8)
-        if consoleBytes.count > Self.consoleCapacity { consoleBytes.removeFirst(consoleBytes.count - Self.consoleCapacity) }
+        trimConsole()
     }
     func putc(_ c: UInt8) {
         consoleBytes.append(c)
-        if consoleBytes.count > Self.consoleCapacity { consoleBytes.removeFirst() }
+        trimConsole()
+    }
+    /// Keeps the newest `consoleCapacity` bytes, dropping older ones in batches of a
+    /// quarter so a long run costs amortised O(1) per byte (the view shows only the last
+    /// `consoleCapacity` bytes either way).
+    private func trimConsole() {
+        if consoleBytes.count > Self.consoleCapacity + Self.consoleCapacity / 4 {
+            consoleBytes.removeFirst(consoleBytes.count - Self.consoleCapacity)
+        }
     }
 
     @discardableResult

@@ -122,11 +122,10 @@ extension Hypervisor {
         guard !cpus.isEmpty else { machine.advance(duration); return }
         let per = perCPU
         let ticks = Int(duration.nanoseconds / 1_000_000)
-        _ = machine.broadcast(cpus) { cpu, ctx in
+        machine.broadcastEach(cpus) { cpu, ctx in
             for _ in 0..<ticks { per[cpu].count(.xapic) }
             ctx.advance(duration)
             ctx.record(HypervisorTrace.inmateRun, a: ticks)
-            return ()
         }
     }
 }

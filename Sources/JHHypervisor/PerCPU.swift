@@ -11,8 +11,10 @@ final class PerCPU: @unchecked Sendable {
     var active = false
     /// Id of the owning cell (`per_cpu.cell`).
     var cellID: UInt32?
-    /// VM-exit counters, indexed by `CPUStatistic.rawValue`.
-    var stats = [UInt32](repeating: 0, count: CPUStatistic.allCases.count)
+    /// VM-exit counters, indexed by `CPUStatistic.rawValue` (fixed storage: counting an
+    /// exit is two stores, no array uniqueness check, for hundreds of CPUs per suspension).
+    let counters = UnsafeMutablePointer<UInt32>.allocate(capacity: CPUStatistic.allCases.count)
+    var stats: [UInt32] { Array(UnsafeBufferPointer(start: counters, count: CPUStatistic.allCases.count)) }
     /// `failed`: set by `panic_park`, cleared by start, set-loadable and destroy.
     var failed = false
     /// `wait_for_sipi`: parked by INIT; runs no guest code until a SIPI or a reset.
@@ -25,13 +27,17 @@ final class PerCPU: @unchecked Sendable {
     /// Whether the acknowledgement ran at all (set on the target's own thread).
     var ackCount = 0
 
-    init(cpu: CPUID) { self.cpu = cpu }
+    init(cpu: CPUID) {
+        self.cpu = cpu
+        counters.initialize(repeating: 0, count: CPUStatistic.allCases.count)
+    }
+    deinit { counters.deallocate() }
 
     func count(_ s: CPUStatistic) {
-        stats[s.rawValue] &+= 1
-        if s != .total { stats[CPUStatistic.total.rawValue] &+= 1 }
+        counters[s.rawValue] &+= 1
+        if s != .total { counters[CPUStatistic.total.rawValue] &+= 1 }
     }
-    func zeroStats() { stats = [UInt32](repeating: 0, count: stats.count) }
+    func zeroStats() { counters.update(repeating: 0, count: CPUStatistic.allCases.count) }
 }
 
 /// What a CPU does from the hypervisor's point of view.

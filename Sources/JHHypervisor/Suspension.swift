@@ -18,7 +18,7 @@ extension Hypervisor {
         let dispatch = machine.executor as? DispatchExecutor
         let ipi = machine.cost.ipi
         // Only the acknowledgement is per CPU (its NMI exit, counted on its own thread).
-        machine.broadcast(targets) { cpu, ctx in
+        machine.broadcastEach(targets) { cpu, ctx in
             let p = per[cpu]
             p.count(.management)
             if let dispatch { p.ackThread = dispatch.currentCPU }

@@ -158,6 +158,15 @@ extension CPUHPState {
         let table = direction == .up ? upCounts : downCounts
         return sections.reduce(0) { $0 + (table[$1] ?? 0) }
     }
+    /// The counts the cost split needs at every step, computed once.
+    enum CallbackCounts {
+        static let downOnline = callbackCount(.down, [.online])
+        static let downStarting = callbackCount(.down, [.starting])
+        static let downPrepareBringup = callbackCount(.down, [.prepare, .bringup])
+        static let upPrepare = callbackCount(.up, [.prepare])
+        static let upStarting = callbackCount(.up, [.starting])
+        static let upOnline = callbackCount(.up, [.online])
+    }
     private static let upCounts = counts(.up)
     private static let downCounts = counts(.down)
     private static func counts(_ d: CPUHPDirection) -> [Section: Int] {
@@ -178,19 +187,19 @@ extension CostModel {
     /// section's callbacks in that direction, so a whole `cpu_down` or `cpu_up` costs
     /// exactly the sum of the section constants.
     public func hotplugStepCost(_ state: CPUHPState, _ direction: CPUHPDirection) -> VirtualDuration {
-        func share(_ total: VirtualDuration, _ section: Set<CPUHPState.Section>) -> VirtualDuration {
-            let n = CPUHPState.callbackCount(direction, section)
-            return VirtualDuration(nanoseconds: total.nanoseconds / UInt64(max(1, n)))
+        func share(_ total: VirtualDuration, _ n: Int) -> VirtualDuration {
+            VirtualDuration(nanoseconds: total.nanoseconds / UInt64(max(1, n)))
         }
+        typealias C = CPUHPState.CallbackCounts
         switch (state.section, direction) {
-        case (.online, .down): return share(cpuDownOnlineSection, [.online])
+        case (.online, .down): return share(cpuDownOnlineSection, C.downOnline)
         case (.teardown, .down): return stopMachine
-        case (.starting, .down): return share(cpuDownDyingSection, [.starting])
-        case (.prepare, .down), (.bringup, .down): return share(cpuDownPrepareSection, [.prepare, .bringup])
-        case (.prepare, .up): return share(cpuUpPrepareSection, [.prepare])
+        case (.starting, .down): return share(cpuDownDyingSection, C.downStarting)
+        case (.prepare, .down), (.bringup, .down): return share(cpuDownPrepareSection, C.downPrepareBringup)
+        case (.prepare, .up): return share(cpuUpPrepareSection, C.upPrepare)
         case (.bringup, .up): return cpuUpBringup
-        case (.starting, .up): return share(cpuUpStartingSection, [.starting])
-        case (.online, .up): return share(cpuUpOnlineSection, [.online])
+        case (.starting, .up): return share(cpuUpStartingSection, C.upStarting)
+        case (.online, .up): return share(cpuUpOnlineSection, C.upOnline)
         default: return .zero
         }
     }

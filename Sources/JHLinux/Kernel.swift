@@ -20,6 +20,7 @@ public struct PID: RawRepresentable, Hashable, Comparable, Sendable, Codable, Cu
 /// callbacks that run on another vCPU's queue run while the caller waits.
 public final class Kernel: @unchecked Sendable {
     public let machine: Machine
+    let cpuDirNames: [String]
 
     /// Whether the boot CPU can be offlined. x86 Linux ≥ 6.5 cannot (CPU 0's device has
     /// `offline_disabled`, so `remove_cpu(0)` is EPERM and `cpu0/online` does not exist);
@@ -72,6 +73,7 @@ public final class Kernel: @unchecked Sendable {
         self.machine = machine
         self.bootCPUHotpluggable = bootCPUHotpluggable
         let n = machine.cpuCount
+        cpuDirNames = (0..<n).map { "cpu\($0)" }
         cpuhp = Array(repeating: CPUHotplugMachine(state: .online), count: n)
         deviceOffline = Array(repeating: false, count: n)
         online = CPUSet(range: 0..<n)
@@ -132,6 +134,11 @@ public final class Kernel: @unchecked Sendable {
     }
 
     // MARK: sysfs CPU files (drivers/base/cpu.c, drivers/base/core.c)
+
+    /// `cpuN` for every CPU, built once at boot (sysfs names, so none is built per step).
+    public func cpuDirName(_ cpu: CPUID) -> String {
+        cpu >= 0 && cpu < cpuDirNames.count ? cpuDirNames[cpu] : "cpu\(cpu)"
+    }
 
     private func registerCPUSysfs() {
         let base = "/sys/devices/system/cpu"

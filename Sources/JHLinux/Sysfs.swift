@@ -14,6 +14,28 @@ extension Errno {
     public static let deadlock = Errno(rawValue: 35)
 }
 
+/// One sysfs entry (a kobject directory or an attribute): the handle the simulation
+/// keeps, so it never parses a path while it runs.
+public final class SysfsNode {
+    public internal(set) var name: String
+    var children: [String: SysfsNode]?   // nil for an attribute
+    var show: SysfsShow?
+    var store: SysfsStore?
+    weak var parent: SysfsNode?
+    init(directory name: String) { self.name = name; children = [:] }
+    init(attribute name: String, show: SysfsShow?, store: SysfsStore?) {
+        self.name = name; self.show = show; self.store = store
+    }
+    public var isDirectory: Bool { children != nil }
+    /// The absolute path (built on demand: for messages and fault-site details).
+    public var path: String {
+        var parts: [String] = []
+        var n: SysfsNode? = self
+        while let c = n, c.parent != nil { parts.append(c.name); n = c.parent }
+        return "/" + parts.reversed().joined(separator: "/")
+    }
+}
+
 /// Reads an attribute's text (a `show` method).
 public typealias SysfsShow = () throws(Errno) -> String
 /// Handles a write to an attribute (a `store` method).
@@ -30,24 +52,18 @@ public typealias SysfsStore = (String) throws(Errno) -> Void
 /// Creation is a fault site (`sysfs_create`, ENOMEM); reading, listing, moving and
 /// removing are not.
 public final class Sysfs: @unchecked Sendable {
-    final class Node {
-        var name: String
-        var children: [String: Node]?   // nil for an attribute
-        var show: SysfsShow?
-        var store: SysfsStore?
-        init(directory name: String) { self.name = name; children = [:] }
-        init(attribute name: String, show: SysfsShow?, store: SysfsStore?) {
-            self.name = name; self.show = show; self.store = store
-        }
-        var isDirectory: Bool { children != nil }
-    }
+    typealias Node = SysfsNode
 
     private let machine: Machine
     private let root = Node(directory: "")
+    /// `/sys`: where every absolute path starts.
+    public let sys: SysfsNode
 
     init(machine: Machine) {
         self.machine = machine
-        root.children!["sys"] = Node(directory: "sys")
+        sys = Node(directory: "sys")
+        sys.parent = root
+        root.children!["sys"] = sys
     }
 
     private static func components(_ path: String) -> [String] {
@@ -63,6 +79,11 @@ public final class Sysfs: @unchecked Sendable {
         return n
     }
 
+    /// The node at an absolute path, if any: paths are parsed only here, when a user (a
+    /// command, a test, a view) names a file; the simulation itself holds handles.
+    public func node(at path: String) -> SysfsNode? { node(Self.components(path)) }
+    /// The entry `name` of directory `dir`, if any.
+    public func child(_ name: String, of dir: SysfsNode) -> SysfsNode? { dir.children?[name] }
     /// What is at a path, as `stat` would tell: a directory, or an attribute with or
     /// without read and write methods (mode 0444, 0644, 0200 in the kernel).
     public enum Entry: Hashable, Sendable {
@@ -80,17 +101,21 @@ public final class Sysfs: @unchecked Sendable {
     public func exists(_ path: String) -> Bool { node(Self.components(path)) != nil }
     public func isDirectory(_ path: String) -> Bool { node(Self.components(path))?.isDirectory ?? false }
 
-    /// Finds the parent directory for a new entry; checks the fault seam and charges the cost.
-    private func prepareCreate(_ path: String, checked: Bool) throws(Errno) -> (Node, String) {
-        let parts = Self.components(path)
-        guard let name = parts.last else { throw .exists }
-        guard let parent = node(parts.dropLast()) else { throw .noEntry }
+    /// Checks a new entry's parent, passes the fault seam and charges the cost.
+    private func prepareCreate(_ name: String, in parent: Node, checked: Bool) throws(Errno) {
         guard parent.isDirectory else { throw .notDirectory }
         guard parent.children![name] == nil else { throw .exists }
         if checked {
-            try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: path))
+            try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
             machine.advance(machine.cost.sysfsObject)
         }
+    }
+
+    /// Splits a path into its existing parent directory and the new entry's name.
+    private func parentAndName(_ path: String) throws(Errno) -> (Node, String) {
+        let parts = Self.components(path)
+        guard let name = parts.last else { throw .exists }
+        guard let parent = node(parts.dropLast()) else { throw .noEntry }
         return (parent, name)
     }
 
@@ -98,23 +123,37 @@ public final class Sysfs: @unchecked Sendable {
     /// - Throws: `ENOENT` if the parent is missing, `EEXIST` if the name is taken,
     ///   `ENOTDIR` if the parent is an attribute, `ENOMEM` when injected.
     public func mkdir(_ path: String) throws(Errno) {
-        try mkdir(path, checked: true)
+        let (parent, name) = try parentAndName(path)
+        try mkdir(name, in: parent, checked: true)
     }
 
-    func mkdir(_ path: String, checked: Bool) throws(Errno) {
-        let (parent, name) = try prepareCreate(path, checked: checked)
-        parent.children![name] = Node(directory: name)
+    /// Creates directory `name` in `parent` and returns its handle (as `mkdir(_:)`).
+    @discardableResult
+    public func mkdir(_ name: String, in parent: SysfsNode) throws(Errno) -> SysfsNode {
+        try mkdir(name, in: parent, checked: true)
+    }
+
+    @discardableResult
+    func mkdir(_ name: String, in parent: Node, checked: Bool) throws(Errno) -> Node {
+        try prepareCreate(name, in: parent, checked: checked)
+        let n = Node(directory: name)
+        n.parent = parent
+        parent.children![name] = n
+        return n
     }
 
     /// Creates every missing directory along `path` (boot-time helper, never injected).
-    func mkdirs(_ path: String) {
+    @discardableResult
+    func mkdirs(_ path: String) -> Node {
         var n = root
         for p in Self.components(path) {
             if let c = n.children?[p] { n = c; continue }
             let c = Node(directory: p)
+            c.parent = n
             n.children?[p] = c
             n = c
         }
+        return n
     }
 
     /// Creates an attribute. Mirrors `sysfs_create_file` (fs/sysfs/file.c).
@@ -127,8 +166,20 @@ public final class Sysfs: @unchecked Sendable {
     }
 
     func createFile(_ path: String, show: SysfsShow?, store: SysfsStore? = nil, checked: Bool) throws(Errno) {
-        let (parent, name) = try prepareCreate(path, checked: checked)
-        parent.children![name] = Node(attribute: name, show: show, store: store)
+        let (parent, name) = try parentAndName(path)
+        try createFile(name, in: parent, show: show, store: store, checked: checked)
+    }
+
+    /// Creates attribute `name` in `parent` (as `createFile(_:show:store:)`).
+    public func createFile(_ name: String, in parent: SysfsNode, show: SysfsShow?, store: SysfsStore? = nil) throws(Errno) {
+        try createFile(name, in: parent, show: show, store: store, checked: true)
+    }
+
+    func createFile(_ name: String, in parent: Node, show: SysfsShow?, store: SysfsStore?, checked: Bool) throws(Errno) {
+        try prepareCreate(name, in: parent, checked: checked)
+        let n = Node(attribute: name, show: show, store: store)
+        n.parent = parent
+        parent.children![name] = n
     }
 
     /// Moves a directory or attribute to a new path (new parent and/or name). Mirrors
@@ -138,27 +189,42 @@ public final class Sysfs: @unchecked Sendable {
     ///   destination exists, `EINVAL` when moving a directory into itself.
     public func move(_ from: String, to: String) throws(Errno) {
         let src = Self.components(from), dst = Self.components(to)
-        guard let name = src.last, let node = node(src), let oldParent = self.node(src.dropLast()) else {
-            throw .noEntry
-        }
+        guard let name = src.last, let oldParent = self.node(src.dropLast()) else { throw .noEntry }
         guard let newName = dst.last, let newParent = self.node(dst.dropLast()) else { throw .noEntry }
-        guard newParent.isDirectory else { throw .notDirectory }
-        guard newParent.children![newName] == nil else { throw .exists }
-        guard !(dst.count > src.count && Array(dst.prefix(src.count)) == src) else { throw .invalidArgument }
+        try move(name, from: oldParent, to: newParent, as: newName)
+    }
+
+    /// Moves entry `name` of `from` into directory `to` (under `newName`, default the same).
+    public func move(_ name: String, from: SysfsNode, to: SysfsNode, as newName: String? = nil) throws(Errno) {
+        guard let node = from.children?[name] else { throw .noEntry }
+        let newName = newName ?? name
+        guard to.isDirectory else { throw .notDirectory }
+        guard to.children![newName] == nil else { throw .exists }
+        var p: Node? = to
+        while let q = p {
+            if q === node { throw .invalidArgument }
+            p = q.parent
+        }
         machine.advance(machine.cost.sysfsObject)
-        oldParent.children![name] = nil
+        from.children![name] = nil
         node.name = newName
-        newParent.children![newName] = node
+        node.parent = to
+        to.children![newName] = node
     }
 
     /// Removes an entry and everything below it. Mirrors `kobject_del`/`sysfs_remove_file`.
     /// - Throws: `ENOENT` if nothing is there.
     public func remove(_ path: String) throws(Errno) {
         let parts = Self.components(path)
-        guard let name = parts.last, let parent = node(parts.dropLast()), parent.children?[name] != nil else {
-            throw .noEntry
-        }
+        guard let name = parts.last, let parent = node(parts.dropLast()) else { throw .noEntry }
+        try remove(name, from: parent)
+    }
+
+    /// Removes entry `name` of `parent` and everything below it.
+    public func remove(_ name: String, from parent: SysfsNode) throws(Errno) {
+        guard let n = parent.children?[name] else { throw .noEntry }
         machine.advance(machine.cost.sysfsObject)
+        n.parent = nil
         parent.children![name] = nil
     }
 

@@ -190,8 +190,8 @@ public final class Machine: @unchecked Sendable {
         return outcomes.map(\.0)
     }
 
-    /// `broadcast` for work without a result.
-    public func broadcast(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> Void) {
+    /// `broadcast` for work without a result (inline: no result array at all).
+    public func broadcastEach(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> Void) {
         if isInline {
             broadcastInline(cpus, work)
         } else {

@@ -59,7 +59,7 @@ import JHMachine
 
     @Test func statisticsAreMaskedTo31Bits() throws {
         let rig = try Rig()
-        rig.hv.perCPU[1].stats[CPUStatistic.pio.rawValue] = 0xffff_ffff
+        rig.hv.perCPU[1].counters[CPUStatistic.pio.rawValue] = 0xffff_ffff
         #expect(try rig.call(.cpuGetInfo, 1, 1000 + 4) == 0x7fff_ffff)
     }
 
