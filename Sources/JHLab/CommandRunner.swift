@@ -496,7 +496,15 @@ public struct LabCommandRunner: Sendable {
     }
 
     func quirksCommand(_ args: [String], _ g: GlobalOptions, _ out: inout Output) throws -> Int32 {
-        guard args.isEmpty else { throw UsageError(message: "usage: jhsim quirks") }
+        if args.first == "--show" {
+            guard args.count == 2, let n = Int(args[1]), let q = Quirk.allCases.first(where: { $0.number == n }) else {
+                let known = Quirk.allCases.map { String($0.number) }.joined(separator: ", ")
+                throw UsageError(message: "usage: jhsim quirks [--show N]; N is one of \(known)")
+            }
+            out.out(try QuirkShow.render(q, factory: factory))
+            return 0
+        }
+        guard args.isEmpty else { throw UsageError(message: "usage: jhsim quirks [--show N]") }
         var profile: Profile? = nil
         var note = "(no lab: showing whether each profile has it)\n"
         let st = store(g)
@@ -514,6 +522,11 @@ public struct LabCommandRunner: Sendable {
             rows.append(["\(q.number)", q.rawValue, has, q.summary])
         }
         out.out(TextTable.render(header: ["#", "QUIRK", "IN PROFILE", "SUMMARY"], rows: rows))
+        out.out("\nHow to trigger each (jhsim quirks --show N runs it on both profiles where a built-in scenario exists):\n")
+        for q in Quirk.allCases {
+            let mark = QuirkShow.scenario(q) == nil ? " " : "*"
+            out.out("  " + ("\(q.number)" + mark).padding(toLength: 4, withPad: " ", startingAt: 0) + q.trigger + "\n")
+        }
         return 0
     }
 

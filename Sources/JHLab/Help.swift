@@ -50,7 +50,7 @@ public enum Help {
       demo                           the guided tour (no files needed)
       faults list                    every fault site, for --fault
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
-      quirks                         upstream quirks and whether the lab's profile has them
+      quirks [--show N]              upstream quirks, how to trigger them, quirk N on both profiles
       config list|check|show|build|synth  built-in and binary configurations
       bench churn|sweep              measure the simulator (Docs/benchmarks.md)
       exec [--] COMMAND [ARG]...     run a real program (the real `jailhouse`, chcpu, a shell)
@@ -250,12 +250,16 @@ public enum Help {
 
             """
         case "quirks": """
-            usage: jhsim quirks
+            usage: jhsim quirks [--show N]
 
-            The upstream driver's quirks (the gaps jhsim reproduces) and whether the lab's
-            profile has them; without a lab, both profiles.
+            The upstream quirks (the gaps jhsim reproduces, numbered as in
+            jailhouse-behaviour.md §6.2) and whether the lab's profile has them; without a
+            lab, both profiles. Then how to trigger each; a * marks those with a built-in
+            scenario.
 
             Options:
+              --show N   run quirk N's scenario on a fresh box in both profiles and show each
+                         command's output side by side (upstream left, fixed right)
             \(labOption)
             """
         case "config": """

@@ -81,6 +81,28 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
     }
 }
 
+extension Quirk {
+    /// How to make it happen in jhsim, for `jhsim quirks` and the docs.
+    public var trigger: String {
+        switch self {
+        case .archMismatchReturnsSuccess: "cell create with a cell config whose architecture byte is not x86 (edit a YAML source: architecture: arm64)"
+        case .pciClaimLeaksOnFailedCreate: "cell create pci-demo --fault hv_page_alloc:state=cell:nth=1 (the device stays on jailhouse-pci-stub)"
+        case .createRollbackOnlinesAllCPUs: "cpu offline 2, then cell create linux-x86-demo --fault cpu_down:cpu=3:nth=1:errno=EBUSY"
+        case .disableNotSideEffectFree: "cell create tiny-demo, start apic-demo with the locking inmate, then disable (tiny-demo is gone although disable fails)"
+        case .destroyAddCPUFailureOnlyLogged: "cell create tiny-demo, cell destroy tiny-demo --fault cpu_up:cpu=2:nth=1, then disable"
+        case .startErrorLeavesTargetSuspended: "cell create tiny-demo, cell shutdown tiny-demo, cell start tiny-demo --fault hv_paging_unmap:state=start:nth=1"
+        case .noConfigLengthCheck: "cell create with a config file cut short (e.g. head -c 200 tiny-demo.cell)"
+        case .sysfsErrorPathBadRelease: "enable --fault sysfs_create:state=/sys/devices/jailhouse/cells/0/statistics/cpu1:nth=1"
+        case .rootIDFromSystemConfig: "enable a system config whose rootCell has a non-zero id, then create a cell with that id"
+        case .commRevDoesNotShortCircuit: "start apic-demo with the comm-rev-mismatch inmate, then cell destroy apic-demo"
+        case .unknownIoctlIsEINVAL: "any ioctl number the driver does not know (JailhouseTool.ioctl with a raw command)"
+        case .ioapicPinBaseLeaks: "cell create with an irqchip whose pinBase is not 0 (mem_pool_used grows by one page)"
+        case .prepareRootLeavesErrPtr: "enable --fault cell_kzalloc:nth=1, then enable again"
+        case .virtualPCIHostNeedsOverlay: "enable a system config with pciIsVirtual: 1 (no root IVSHMEM device appears)"
+        }
+    }
+}
+
 /// Which quirks a run reproduces.
 public struct Profile: Hashable, Sendable, Codable {
     public var name: String
