@@ -73,9 +73,74 @@ public struct LabCommandRunner: Sendable {
     public typealias FaultTools = @Sendable (_ args: [String], _ runner: LabCommandRunner,
                                              _ progress: ((String) -> Void)?) -> CommandResult
 
+    /// Where libjhsim-preload.so is (next to the jhsim binary), for `exec` and
+    /// `preload-path`; nil when it is not there.
+    public var preloadLibrary: String?
+    /// The jhsim binary itself, handed to the library as `JHSIM_BIN`.
+    public var executable: String?
+
     public init(factory: BoxFactory, environment: LabEnvironment) {
         self.factory = factory
         self.environment = environment
+    }
+
+    /// What `jhsim exec -- COMMAND…` runs: the command, found on `PATH` like a shell does,
+    /// with the library preloaded and the lab selected.
+    public struct ExecPlan: Hashable, Sendable {
+        public var arguments: [String]
+        /// The whole environment of the command.
+        public var environment: [String: String]
+    }
+
+    /// Either the command to run or what to print instead.
+    public enum ExecOutcome: Hashable, Sendable {
+        case run(ExecPlan)
+        case finish(CommandResult)
+    }
+
+    /// Parses `exec [--lab DIR] [--fault RULE]… [--] COMMAND…` into the command and its
+    /// environment, or the result to print instead (usage, `--help`, no library).
+    public func execPlan(_ argv: [String]) -> ExecOutcome {
+        var out = Output()
+        do {
+            let g = try GlobalOptions.extract(argv)
+            guard g.args.first == "exec" else { throw UsageError(message: "not an exec command") }
+            var command = Array(g.args.dropFirst())
+            if command.first == "--help" || command.first == "-h" {
+                out.out(Help.usage("exec") ?? "")
+                return .finish(CommandResult(stdout: out.stdout, status: 0))
+            }
+            if command.first == "--" { command.removeFirst() }
+            guard !command.isEmpty else { throw UsageError(message: "usage: jhsim exec [--lab DIR] [--fault RULE]... -- COMMAND [ARG]...") }
+            guard g.caps == nil else {
+                throw UsageError(message: "exec runs a real program, which has its own credentials; --caps applies to jhsim's commands")
+            }
+            for f in g.faults {
+                do { _ = try FaultRule(parsing: f, catalog: factory.faultCatalog) } catch {
+                    throw UsageError(message: "bad --fault rule: \(error.message)")
+                }
+            }
+            let library = try preloadPath()
+            var env = environment.variables
+            let others = (env["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == " " || $0 == ":" }).map(String.init)
+                .filter { $0 != library }
+            env["LD_PRELOAD"] = ([library] + others).joined(separator: " ")
+            env["JHSIM_LAB"] = labDirectory(g)
+            if let executable { env["JHSIM_BIN"] = executable }
+            if !g.faults.isEmpty { env["JHSIM_FAULT"] = g.faults.joined(separator: " ") }
+            return .run(ExecPlan(arguments: command, environment: env))
+        } catch {
+            _ = report(error, &out)
+            return .finish(CommandResult(stdout: out.stdout, stderr: out.stderr, status: 1))
+        }
+    }
+
+    /// The library's path, or why there is none.
+    func preloadPath() throws(LabError) -> String {
+        guard let lib = preloadLibrary, FileManager.default.fileExists(atPath: lib) else {
+            throw LabError("libjhsim-preload.so is not next to the jhsim binary\(preloadLibrary.map { " (\($0))" } ?? ""); build it with `swift build`")
+        }
+        return lib
     }
 
     public func run(_ argv: [String]) -> CommandResult {
@@ -98,7 +163,14 @@ public struct LabCommandRunner: Sendable {
             var me = self
             me.language = global.lang ?? Narration.Language.from(environment: environment.variables)
             return try me.dispatch(&global, &out)
-        } catch let e as UsageError {
+        } catch {
+            return report(error, &out)
+        }
+    }
+
+    /// Prints an error the way every command does; returns the exit status.
+    func report(_ error: any Error, _ out: inout Output) -> Int32 {
+        do { throw error } catch let e as UsageError {
             out.err("jhsim: \(e.message)\n")
             out.err("Try 'jhsim --help' for more information.\n")
             // Like tools/jailhouse.c, a usage error exits with status 1.
@@ -124,12 +196,17 @@ public struct LabCommandRunner: Sendable {
         var lang: Narration.Language?
 
         /// Pulls `--lab DIR` and `--fault RULE` (also `--x=value`) out of any position,
-        /// except right after `-s/--string`, whose value is free text.
+        /// except right after `-s/--string`, whose value is free text, and after `--`,
+        /// behind which `exec`'s command keeps its own options.
         static func extract(_ argv: [String]) throws(UsageError) -> GlobalOptions {
             var g = GlobalOptions(args: [])
             var i = 0
             while i < argv.count {
                 let a = argv[i]
+                if a == "--" {
+                    g.args += argv[i...]
+                    break
+                }
                 if a == "-s" || a == "--string" {
                     g.args.append(a)
                     if i + 1 < argv.count { g.args.append(argv[i + 1]) }
@@ -188,6 +265,13 @@ public struct LabCommandRunner: Sendable {
             out.err(Help.main)
             return Help.usageStatus
         }
+        if cmd == "exec" {
+            // Reached only in-process (tests): the binary runs the plan itself.
+            switch execPlan(g.args) {
+            case .finish(let r): out.out(r.stdout); out.err(r.stderr); return r.status
+            case .run: throw LabError("exec replaces the jhsim process; it runs only from the jhsim binary")
+            }
+        }
         if Self.asksForHelp(g.args.dropFirst()), let usage = Help.usage(cmd) {
             out.out(usage)
             return 0
@@ -205,6 +289,10 @@ public struct LabCommandRunner: Sendable {
             return try faultsCommand(Array(g.args.dropFirst()), g, &out)
         case "quirks":
             return try quirksCommand(Array(g.args.dropFirst()), g, &out)
+        case "preload-path":
+            guard g.args.count == 1 else { throw UsageError(message: "preload-path takes no arguments") }
+            out.out(try preloadPath() + "\n")
+            return 0
         case "draw" where g.args.dropFirst().first == "states":
             return try drawStates(Array(g.args.dropFirst(2)), &out)
         case "run":
@@ -304,7 +392,7 @@ public struct LabCommandRunner: Sendable {
                 // Labs made before the command line kept its --fault rules list them apart.
                 let faults = c.faults.isEmpty || c.commandLine.contains("--fault")
                     ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
-                out.out("  \(i + 1). jhsim \(c.commandLine)\(res)\(faults)\n")
+                out.out("  \(i + 1). \(c.displayLine)\(res)\(faults)\n")
             }
             return 0
         default:
@@ -383,7 +471,7 @@ public struct LabCommandRunner: Sendable {
         }
         guard args == ["list"] else {
             throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
-                             : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
+                             : "usage: jhsim faults list|sweep|campaign|shrink|run|merge (see jhsim faults --help)")
         }
         var rows: [[String]] = []
         for s in factory.faultCatalog {

@@ -52,6 +52,10 @@ public enum Help {
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
       quirks                         upstream quirks and whether the lab's profile has them
       config list|check|show|build|synth  built-in and binary configurations
+      bench churn|sweep              measure the simulator (Docs/benchmarks.md)
+      exec [--] COMMAND [ARG]...     run a real program (the real `jailhouse`, chcpu, a shell)
+                                     on the lab through libjhsim-preload (Docs/real-tool.md)
+      preload-path                   where libjhsim-preload.so is, for LD_PRELOAD
       help [COMMAND], --version, --help
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
@@ -64,7 +68,7 @@ public enum Help {
 
     /// The commands `help COMMAND` knows, for "did you mean".
     static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "trace",
-                           "draw", "run", "demo", "faults", "quirks", "config", "help"]
+                           "draw", "run", "demo", "faults", "quirks", "config", "bench", "exec", "preload-path", "help"]
 
     static let labOption = "  --lab DIR        the lab to use (default $JHSIM_LAB, else ./.jhsim)\n"
     static let machineOptions = labOption + """
@@ -265,12 +269,31 @@ public enum Help {
             `jhsim config SUB --help` describes each subcommand's options.
 
             """
+        case "bench": """
+            usage: jhsim bench churn [--cpus N] [--cell-cpus K] [--cycles M | --seconds S]
+                                     [--executor dispatch|inline] [--processes P]
+                                     [--trace off|hash|full] [--json]
+                   jhsim bench sweep SCENARIO [--json]
+
+            Measures the simulator itself (wall clock never enters a run). `jhsim bench --help`
+            describes every option; Docs/benchmarks.md explains every figure.
+
+            """
         case "help": """
             usage: jhsim help [COMMAND]
 
             Without COMMAND, every command in one screen; with it, that command and its options.
 
             """
+        case "exec": """
+            usage: jhsim exec [--lab DIR] [--fault RULE]... [--] COMMAND [ARG]...
+              Runs COMMAND with libjhsim-preload.so preloaded and the lab selected: its
+              /dev/jailhouse and the simulated sysfs (/sys/devices/jailhouse,
+              /sys/devices/system/cpu) are the lab's. --fault rules apply to each ioctl
+              and sysfs write it makes (JHSIM_FAULT).
+
+            """
+        case "preload-path": "usage: jhsim preload-path\n"
         default: nil
         }
     }

@@ -67,6 +67,8 @@ public enum Narration {
 
     static let table: [String: Entry] = [
         key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil, key: false),
+        key(.user, "program"): Entry(text: { _, f in "user: runs `\(f.raw)` (a real program, through libjhsim-preload)" },
+                                     mirrors: nil, key: false),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
@@ -369,7 +371,7 @@ public enum TraceText {
                               language: Narration.Language = .en) -> String {
         var out = ""
         for r in records {
-            out += "# \(r.index + 1): jhsim \(r.commandLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
+            out += "# \(r.index + 1): \(r.displayLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
             switch style {
             case .raw:
                 for e in steps(of: r, events) { out += line(e) + "\n" }

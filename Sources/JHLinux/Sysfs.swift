@@ -63,6 +63,19 @@ public final class Sysfs: @unchecked Sendable {
         return n
     }
 
+    /// What is at a path, as `stat` would tell: a directory, or an attribute with or
+    /// without read and write methods (mode 0444, 0644, 0200 in the kernel).
+    public enum Entry: Hashable, Sendable {
+        case directory
+        case attribute(readable: Bool, writable: Bool)
+    }
+
+    /// What is at `path`, nil when nothing is.
+    public func entry(_ path: String) -> Entry? {
+        guard let n = node(Self.components(path)) else { return nil }
+        return n.isDirectory ? .directory : .attribute(readable: n.show != nil, writable: n.store != nil)
+    }
+
     /// Whether something exists at `path`.
     public func exists(_ path: String) -> Bool { node(Self.components(path)) != nil }
     public func isDirectory(_ path: String) -> Bool { node(Self.components(path))?.isDirectory ?? false }

@@ -9,15 +9,15 @@ import JHLab
 /// Every learner-facing command (the ones that mirror tools/jailhouse.c and the
 /// simulator's own: lab, cpus, trace, draw, run, faults, …) goes to JHLab's runner as is,
 /// so parsing, help texts and exit statuses are the same in-process (tests) and here.
-/// Only `config …` is parsed by swift-argument-parser.
+/// Only `config …` and `bench …` are parsed by swift-argument-parser.
 @main
 struct JHSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jhsim",
         abstract: "A deterministic simulator of the Jailhouse partitioning hypervisor.",
-        discussion: "Run `jhsim --help` for every command; this parser only handles `jhsim config`.",
+        discussion: "Run `jhsim --help` for every command; this parser only handles `jhsim config` and `jhsim bench`.",
         version: "jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)",
-        subcommands: [ConfigCommand.self]
+        subcommands: [ConfigCommand.self, BenchCmd.self]
     )
 
     /// Lets `--lab DIR`, `--fault RULE` and `--caps TEXT` also come before the command name
@@ -33,6 +33,15 @@ struct JHSim: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         var args = Array(CommandLine.arguments.dropFirst())
+        // libjhsim-preload's child: one request on stdin/stdout (a socket), no parsing.
+        if args == ["_preload"] {
+            let server = PreloadServer(factory: .standard, channel: DescriptorChannel(input: 0, output: 1)) { line in
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            Foundation.exit(server.serve())
+        }
+        // `exec` replaces this process, so it is run here rather than through a runner.
+        if commandName(args) == "exec" { runExec(args) }
         var moved: [String] = []
         while let first = args.first {
             if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") || first.hasPrefix("--caps=") {
@@ -50,11 +59,11 @@ struct JHSim: ParsableCommand {
         } else {
             args = moved + args
         }
-        // `jhsim help config [SUB]` is `jhsim config [SUB] --help`.
-        if args.first == "help", args.dropFirst().first == "config" {
+        // `jhsim help config|bench [SUB]` is `jhsim config|bench [SUB] --help`.
+        if args.first == "help", let what = args.dropFirst().first, what == "config" || what == "bench" {
             args = Array(args.dropFirst()) + ["--help"]
         }
-        guard args.first == "config" else {
+        guard args.first == "config" || args.first == "bench" else {
             do { try forward(args) } catch { exit(withError: error) }
             return
         }
@@ -76,16 +85,63 @@ struct JHSim: ParsableCommand {
     }
 }
 
-/// Runs a learner-facing command through JHLab's runner and exits with its status.
-func forward(_ argv: [String]) throws {
+/// The first argument that is not a global option (`--lab DIR`, `--fault RULE`,
+/// `--caps TEXT`, also `--x=value`): the command's name.
+func commandName(_ args: [String]) -> String? {
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--lab" || a == "--fault" || a == "--caps" { i += 2; continue }
+        if a.hasPrefix("--lab=") || a.hasPrefix("--fault=") || a.hasPrefix("--caps=") { i += 1; continue }
+        return a
+    }
+    return nil
+}
+
+/// The runner every command goes through, with the library's location filled in.
+func makeRunner() -> LabCommandRunner {
     let env = ProcessInfo.processInfo
-    let runner = LabCommandRunner(
+    var runner = LabCommandRunner(
         factory: .standard,
         environment: LabEnvironment(currentDirectory: FileManager.default.currentDirectoryPath,
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
-        .withFaultTools(executable: Bundle.main.executablePath)
+        // `--jsonl` lines reach standard output as each run finishes, not at the end.
+        // $JHSIM_WORKER replaces this jhsim as the child of --isolate and --jobs (a wrapper
+        // such as `nice`, or a test's stand-in that dies like a trapping worker).
+        .withFaultTools(executable: env.environment["JHSIM_WORKER"] ?? Bundle.main.executablePath,
+                        standardOutput: { FileHandle.standardOutput.write(Data($0.utf8)) })
+    if let exe = Bundle.main.executablePath {
+        runner.executable = exe
+        runner.preloadLibrary = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            .appendingPathComponent("libjhsim-preload.so").path
+    }
+    return runner
+}
+
+/// `jhsim exec -- COMMAND…`: replaces this process by COMMAND, with the library
+/// preloaded and the lab selected; never returns.
+func runExec(_ argv: [String]) -> Never {
+    switch makeRunner().execPlan(argv) {
+    case .finish(let r):
+        FileHandle.standardOutput.write(Data(r.stdout.utf8))
+        FileHandle.standardError.write(Data(r.stderr.utf8))
+        exit(r.status)
+    case .run(let plan):
+        for key in ProcessInfo.processInfo.environment.keys where plan.environment[key] == nil { unsetenv(key) }
+        for (key, value) in plan.environment { setenv(key, value, 1) }
+        let cArgs = plan.arguments.map { strdup($0) } + [nil]
+        execvp(plan.arguments[0], cArgs)
+        let e = errno
+        FileHandle.standardError.write(Data("jhsim: exec: \(plan.arguments[0]): \(String(cString: strerror(e)))\n".utf8))
+        exit(e == ENOENT ? 127 : 126)
+    }
+}
+
+/// Runs a learner-facing command through JHLab's runner and exits with its status.
+func forward(_ argv: [String]) throws {
+    let runner = makeRunner()
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
