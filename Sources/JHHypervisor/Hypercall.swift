@@ -145,19 +145,19 @@ extension Hypervisor {
                                  machine: machine)
         }
         printk("Shutting down hypervisor\n")
-        for u in units.reversed() { u.shutdown() }
+        for u in units.reversed() { u.shutdown(hv: self) }
         let per = perCPU
         let exit = machine.cost.hypercallExit
-        _ = machine.broadcast(started) { cpu, ctx in
+        machine.broadcast(started) { cpu, ctx in
             let p = per[cpu]
             p.active = false
             p.shutdownState = 0
-            p.suspended = false
             p.waitForSIPI = false
             ctx.advance(exit)
             ctx.record(HypervisorTrace.release, result: .ok, a: cpu)
-            return ()
         }
+        suspendedCPUs = CPUSet()
+        activeCPUs = CPUSet()
         for cpu in started { printk(" Releasing CPU \(cpu)\n") }
         for p in perCPU {
             p.active = false
@@ -165,6 +165,8 @@ extension Hypervisor {
             p.shutdownState = 0
         }
         cellList = []
+        physIOAPICs = []
+        remapUsed = 0
         memoryMap = HVMemoryMap()
         rootPIO = PIOPermissions()
         pool = PagePool(base: 0, pages: 0)
