@@ -30,6 +30,19 @@ public enum Explorer {
             }
         }
 
+        /// The label in the page's language.
+        func label(_ language: Narration.Language) -> String {
+            guard language == .zh else { return label }
+            guard let owner else { return online ? "Linux" : "已下线（Linux）" }
+            if owner == 0 { return online ? "根单元" : "根单元（已下线）" }
+            let name = "单元 \(owner)" + (ownerName.map { " \($0)" } ?? "")
+            switch hv {
+            case "failed": return name + "（故障）"
+            case "parked", "suspended": return name + "（停住）"
+            default: return name
+            }
+        }
+
         var kind: String {
             guard let owner else { return online ? "linux" : "offline" }
             if owner == 0 { return online ? "root" : "rootoff" }
@@ -220,9 +233,10 @@ public enum Explorer {
             var current = initial[cpu], startX = left
             func close(_ endX: Double) {
                 guard endX > startX else { return }
-                svg += "<rect x=\"\(f(startX))\" y=\"\(f(y + 2))\" width=\"\(f(max(0.5, endX - startX)))\" height=\"\(f(laneH - 4))\" fill=\"\(color(current))\" stroke=\"#546e7a\" stroke-width=\"0.4\"><title>CPU \(cpu): \(esc(current.label))</title></rect>\n"
-                if laneH >= 20, endX - startX > 10 + Double(current.label.count) * 6.2 {
-                    svg += "<text x=\"\(f(startX + 4))\" y=\"\(f(y + laneH * 0.64))\" class=\"seg\">\(esc(current.label))</text>\n"
+                svg += "<rect x=\"\(f(startX))\" y=\"\(f(y + 2))\" width=\"\(f(max(0.5, endX - startX)))\" height=\"\(f(laneH - 4))\" fill=\"\(color(current))\" stroke=\"#546e7a\" stroke-width=\"0.4\"><title>CPU \(cpu): \(esc(current.label(language)))</title></rect>\n"
+                let shown = current.label(language)
+                if laneH >= 20, endX - startX > 10 + Double(shown.count) * (language == .zh ? 11 : 6.2) {
+                    svg += "<text x=\"\(f(startX + 4))\" y=\"\(f(y + laneH * 0.64))\" class=\"seg\">\(esc(shown))</text>\n"
                 }
             }
             for s in all where s.after.cpus[cpu] != current {
@@ -262,7 +276,7 @@ public enum Explorer {
                 mirrors = String(text[r.upperBound...].dropLast())
                 text = String(text[..<r.lowerBound])
             }
-            let owners = s.after.cpus.map { JSONValue.string($0.label) }
+            let owners = s.after.cpus.map { JSONValue.string($0.label(language)) }
             let cells = s.after.cells.map { c -> JSONValue in
                 let cpus = CPUSet(s.after.cpus.indices.filter { s.after.cpus[$0].owner == c.id })
                 return .array([.int(Int64(c.id)), .string(c.name), .string(c.state), .string(cpus.rangeList)])
@@ -284,9 +298,14 @@ public enum Explorer {
             .replacingOccurrences(of: "</", with: "<\\/")
 
         let p = session.parameters
+        let zh = language == .zh
+        /// The page's own words in its language.
+        func L(_ en: String, _ zhText: String) -> String { zh ? zhText : en }
         var legend = ""
-        for (kind, label) in [("linux", "Linux (hypervisor off)"), ("root", "root cell"), ("rootoff", "root cell, offline in Linux"),
-                              ("parked", "parked in a cell"), ("cell", "running in a cell"), ("failed", "failed")] {
+        for (kind, label) in [("linux", L("Linux (hypervisor off)", "Linux（hypervisor 未启用）")), ("root", L("root cell", "根单元")),
+                              ("rootoff", L("root cell, offline in Linux", "根单元，Linux 中已下线")),
+                              ("parked", L("parked in a cell", "在单元中停住")), ("cell", L("running in a cell", "在单元中运行")),
+                              ("failed", L("failed", "故障"))] {
             let c: String
             switch kind {
             case "parked": c = TimelineSVG.palette[0] + "66"
@@ -295,7 +314,7 @@ public enum Explorer {
             }
             legend += "<span class=\"key\"><i style=\"background:\(c)\"></i>\(label)</span>"
         }
-        legend += "<span class=\"key\"><i class=\"tri\"></i>injected fault</span>"
+        legend += "<span class=\"key\"><i class=\"tri\"></i>\(L("injected fault", "注入的故障"))</span>"
 
         return """
         <!DOCTYPE html>
@@ -303,7 +322,7 @@ public enum Explorer {
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(esc(title)): step by step</title>
+        <title>\(esc(title))\(L(": step by step", "：一步一步看"))</title>
         <style>
         body { font-family: sans-serif; margin: 16px; color: #102027; background: #fff; }
         h1 { font-size: 18px; margin: 0 0 4px; }
@@ -337,16 +356,16 @@ public enum Explorer {
         </style>
         </head>
         <body>
-        <h1>\(esc(title)): CPU ownership, step by step</h1>
-        <div class="sub">\(n) CPUs, seed \(p.seed), profile \(esc(p.profile)) — \(records.count) commands, \(all.count) steps. \(esc(note)) Keys: ← → step, PgUp/PgDn command, F next fault.</div>
+        <h1>\(esc(title))\(L(": CPU ownership, step by step", "：每颗 CPU 归谁，一步一步看"))</h1>
+        <div class="sub">\(zh ? "\(n) 个 CPU，种子 \(p.seed)，profile \(esc(p.profile))——\(records.count) 条命令，\(all.count) 步。\(esc(note)) 按键：← → 单步，PgUp/PgDn 按命令跳，F 跳到下一个故障。" : "\(n) CPUs, seed \(p.seed), profile \(esc(p.profile)) — \(records.count) commands, \(all.count) steps. \(esc(note)) Keys: ← → step, PgUp/PgDn command, F next fault.")</div>
         <div id="lanesbox">
         \(svg)</div>
         <div class="legend">\(legend)</div>
         <div class="controls">
-        <button id="first" title="first step">|‹ first</button><button id="prevCmd" title="previous command">« cmd</button><button id="prev" title="previous step (←)">‹ step</button>
+        <button id="first">\(L("|‹ first", "|‹ 开头"))</button><button id="prevCmd">\(L("« cmd", "« 上一条命令"))</button><button id="prev">\(L("‹ step", "‹ 上一步"))</button>
         <input id="slider" type="range" min="0" max="\(max(0, all.count - 1))" value="0" aria-label="step">
-        <button id="next" title="next step (→)">step ›</button><button id="nextCmd" title="next command">cmd »</button><button id="nextFault" title="next injected fault (F)">next fault ⚡</button><button id="last" title="last step">last ›|</button>
-        <label><input id="keyOnly" type="checkbox"> key steps only</label>
+        <button id="next">\(L("step ›", "下一步 ›"))</button><button id="nextCmd">\(L("cmd »", "下一条命令 »"))</button><button id="nextFault">\(L("next fault ⚡", "下一个故障 ⚡"))</button><button id="last">\(L("last ›|", "末尾 ›|"))</button>
+        <label><input id="keyOnly" type="checkbox"> \(L("key steps only", "只看关键步骤"))</label>
         </div>
         <div class="panes">
         <div class="pane">
@@ -357,19 +376,25 @@ public enum Explorer {
         <div id="log"></div>
         </div>
         <div class="pane">
-        <b>Cells</b> (as <code>jailhouse cell list</code> would show them after this step)
+        \(L("<b>Cells</b> (as <code>jailhouse cell list</code> would show them after this step)", "<b>单元</b>（这一步之后 <code>jailhouse cell list</code> 会显示的样子）"))
         <table id="cells"><thead><tr><th>ID</th><th>Name</th><th>State</th><th>Assigned CPUs</th></tr></thead><tbody></tbody></table>
-        <p><b>offlined_cpus</b> (the driver's set): <code id="offlined"></code></p>
-        <b>CPUs</b>
-        <table id="owners"><thead><tr><th>CPU</th><th>Owner</th></tr></thead><tbody></tbody></table>
+        <p><b>offlined_cpus</b>\(L(" (the driver's set): ", "（驱动记下的集合）：")) <code id="offlined"></code></p>
+        <b>\(L("CPUs", "CPU"))</b>
+        <table id="owners"><thead><tr><th>CPU</th><th>\(L("Owner", "归属"))</th></tr></thead><tbody></tbody></table>
         </div>
         </div>
         <script id="data" type="application/json">\(data)</script>
+        <script id="words" type="application/json">\(JSONValue.object([
+            ("step", .string(L("step ", "第 "))), ("of", .string(L(" of ", " 步，共 "))), ("end", .string(L("", " 步"))),
+            ("none", .string(L("This lab has run no command yet.", "这个 lab 还没有运行过任何命令。"))),
+            ("mirrors", .string(L("mirrors ", "对应 "))), ("empty", .string(L("(empty)", "（空）"))),
+        ]).text())</script>
         <script>
         (function () {
           "use strict";
           window.addEventListener("error", function (e) { document.body.setAttribute("data-error", String(e.message)); });
           var D = JSON.parse(document.getElementById("data").textContent);
+          var W = JSON.parse(document.getElementById("words").textContent);
           var S = D.steps, C = D.commands, cur = 0;
           var $ = function (id) { return document.getElementById(id); };
           function text(el, s) { el.textContent = s; }
@@ -396,19 +421,19 @@ public enum Explorer {
             });
           }
           function show(i) {
-            if (!S.length) { text($("stepText"), "This lab has run no command yet."); return; }
+            if (!S.length) { text($("stepText"), W.none); return; }
             cur = Math.max(0, Math.min(S.length - 1, i));
             var s = S[cur];
             $("slider").value = cur;
-            text($("stepNo"), "step " + (cur + 1) + " of " + S.length);
+            text($("stepNo"), W.step + (cur + 1) + W.of + S.length + W.end);
             text($("stepTime"), s.t);
             text($("stepLayer"), s.layer);
             text($("stepCommand"), (s.c + 1) + ". " + C[s.c].line + (C[s.c].result === "ok" ? "" : "  → " + C[s.c].result));
             text($("stepText"), s.text);
-            text($("stepMirrors"), s.mirrors ? "mirrors " + s.mirrors : "");
+            text($("stepMirrors"), s.mirrors ? W.mirrors + s.mirrors : "");
             $("step").className = s.fault ? "fault" : "";
             rows($("cells").tBodies[0], s.cells.map(function (c) { return [String(c[0]), c[1], c[2], c[3]]; }));
-            text($("offlined"), s.offlined === "" ? "(empty)" : s.offlined);
+            text($("offlined"), s.offlined === "" ? W.empty : s.offlined);
             rows($("owners").tBodies[0], s.owners.map(function (o, k) { return [String(k), o]; }));
             $("cursor").setAttribute("x1", s.x); $("cursor").setAttribute("x2", s.x);
             Array.prototype.forEach.call(document.querySelectorAll(".cmd"), function (el) {

@@ -42,7 +42,7 @@ public enum Help {
       cpus [--json]                  every CPU as Linux, the driver and the hypervisor see it
       inmate {ID|[--name] NAME} KIND choose how a cell's inmate behaves
       dmesg                          the simulated kernel log (printk ring)
-      trace [--last N|--all] [--explain] [--chrome FILE.json]
+      trace [--last N|--all] [--explain|--brief] [--chrome FILE.json]
       draw timeline [-o FILE.svg]    CPU ownership over virtual time
       draw html [-o FILE.html]       an offline page that walks the trace step by step
       draw states [--format dot|svg] [-o FILE]  hotplug and cell state machines
@@ -61,6 +61,8 @@ public enum Help {
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
     into a command that runs the machine, e.g. --fault 'cpu_down:cpu=3:nth=1:errno=EBUSY'.
     --caps TEXT runs the command's process with these capabilities (libcap text, e.g. '=').
+    --lang en|zh explains in English or Chinese (trace --explain/--brief, demo, run, draw html);
+    without it, LC_ALL, LC_MESSAGES or LANG starting with zh choose Chinese.
     `jhsim help COMMAND` (or `jhsim COMMAND --help`) describes one command and its options.
     Usage errors exit with status 1, like the real tool.
 
@@ -186,12 +188,15 @@ public enum Help {
             \(labOption)
             """
         case "trace": """
-            usage: jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]
+            usage: jhsim trace [--last N|--all] [--explain|--brief] [--chrome FILE.json] [--lang en|zh]
 
             The steps of the last command, with virtual timestamps.
               --last N         the last N commands
               --all            every command since the lab booted
               --explain        narrate each step and name the C function it mirrors
+              --brief          only the key steps (layer crossings, ownership, the step that
+                               decided an error), as the demo shows them
+              --lang L         explain in English (en) or Chinese (zh); default from LC_ALL/LANG
               --chrome FILE    write the whole run in Chrome's trace format (opens in Perfetto)
 
             Options:
@@ -232,7 +237,7 @@ public enum Help {
             \(labOption)
             """
         case "demo": """
-            usage: jhsim demo
+            usage: jhsim demo [--lang en|zh]
 
             The guided tour on the built-in 4-CPU machine: enable, create, start, refuse,
             consent, destroy, disable, with the key steps explained. Needs no lab and no files.

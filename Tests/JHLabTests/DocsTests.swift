@@ -184,3 +184,27 @@ enum TutorialWalk {
         return out
     }
 }
+
+/// Docs/tutorial.zh.md reads as Chinese written for students, not as a translation.
+@Suite struct ChineseTutorialWordingTests {
+    @Test func theChineseTutorialAvoidsTranslationeseAndExplainsItsTerms() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/Docs/tutorial.zh.md", encoding: .utf8)
+        for phrase in ["以 `EBUSY` 失败", "以 `EPERM` 失败", "为每个基本操作计费", "在一个有名字的位置注入故障",
+                       "把这颗 CPU panic-park", "使它变为", "8½"] {
+            #expect(!text.contains(phrase), "still says \(phrase)")
+        }
+        #expect(text.contains("失败并返回 `EBUSY`"))
+        // inmate is explained (section 5) before section 7 uses it; the glossary has both languages.
+        let inmate = try #require(text.range(of: "叫作它的 **inmate**"))
+        let seven = try #require(text.range(of: "## 7."))
+        #expect(inmate.lowerBound < seven.lowerBound)
+        let glossary = try #require(text.range(of: "## 术语表"))
+        for term in ["| **lab** | lab |", "| **inmate** | inmate |", "| **profile** | profile |", "| **quirk** | quirk |",
+                     "| **单元** | cell |", "| **根单元** | root cell |", "| **CPU 热插拔** | CPU hotplug |", "| **超级调用** | hypercall |"] {
+            #expect(text[glossary.upperBound...].contains(term), "glossary: \(term)")
+        }
+        let en = try String(contentsOfFile: repositoryRoot + "/Docs/tutorial.md", encoding: .utf8)
+        #expect(en.contains("## Glossary") && en.contains("| **inmate** |") && !en.contains("8½"))
+        #expect(en.contains("**`cpu_down` or `remove_cpu`?**") && text.contains("**`cpu_down` 还是 `remove_cpu`？**"))
+    }
+}

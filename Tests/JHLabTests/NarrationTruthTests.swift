@@ -108,6 +108,10 @@ import Testing
         #expect(demo.stdout.contains("== 3. 创建单元 tiny-demo。它要 CPU 2，所以驱动先通过 CPU 热插拔让 CPU 2"))
         #expect(demo.stdout.contains("根单元"))
         #expect(demo.stdout.contains("  · 驱动 → linux：remove_cpu(2)"))
+        // The explorer page speaks the same language.
+        let page = lab.run("draw html --lang zh").stdout
+        #expect(page.contains("<html lang=\"zh\">") && page.contains("每颗 CPU 归谁") && page.contains("\"根单元\""))
+        #expect(page.contains("驱动 → linux：remove_cpu(2)"))
         // The outputs of the real tool stay as they are.
         #expect(demo.stdout.contains("JAILHOUSE_CELL_CREATE: Device or resource busy\n"))
     }
