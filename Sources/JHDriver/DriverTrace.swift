@@ -55,21 +55,21 @@ public enum DriverTrace {
     public static let cellDelete = k(0x1a, "cell_delete", "id={id:a} name={name:t}", mirrors: "cell_delete (driver/cell.c)")
 
     // The branches that decide an outcome, so every error and every quiet path says why.
-    public static let notEnabled = k(0x50, "jailhouse_enabled", "no", mirrors: "if (!jailhouse_enabled) (driver/cell.c, driver/main.c)", legacy: .absent)
-    public static let alreadyEnabled = k(0x51, "jailhouse_enabled", "yes", mirrors: "if (jailhouse_enabled) in jailhouse_cmd_enable (driver/main.c)", legacy: .absent)
+    public static let notEnabled = k(0x60, "jailhouse_enabled", "no", mirrors: "if (!jailhouse_enabled) (driver/cell.c, driver/main.c)", legacy: .absent)
+    public static let alreadyEnabled = k(0x61, "jailhouse_enabled", "yes", mirrors: "if (jailhouse_enabled) in jailhouse_cmd_enable (driver/main.c)", legacy: .absent)
     /// Text argument: the cell's name.
-    public static let findCellExists = k(0x52, "find_cell", "name={name:t} id={id:a}", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
+    public static let findCellExists = k(0x62, "find_cell", "name={name:t} id={id:a}", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
     /// Text argument: the id or name asked for.
-    public static let findCellMissing = k(0x53, "find_cell", "{cell:t} not found", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
-    public static let cpuZero = k(0x54, "cpu0", "cpu=0", mirrors: "jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
-    public static let cpuAlreadyOffline = k(0x55, "cpu_online", "cpu={cpu:a} offline", mirrors: "if (cpu_online(cpu)) in jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
-    public static let rootCPUClear = k(0x56, "root_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
-    public static let rootCPUSet = k(0x57, "root_cpus", "set cpu={cpu:a} now={now:s}", mirrors: "cpumask_set_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
-    public static let offlinedCPUsClear = k(0x58, "offlined_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &offlined_cpus) (driver/cell.c)", legacy: .absent)
+    public static let findCellMissing = k(0x63, "find_cell", "{cell:t} not found", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
+    public static let cpuZero = k(0x64, "cpu0", "cpu=0", mirrors: "jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
+    public static let cpuAlreadyOffline = k(0x65, "cpu_online", "cpu={cpu:a} offline", mirrors: "if (cpu_online(cpu)) in jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
+    public static let rootCPUClear = k(0x66, "root_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
+    public static let rootCPUSet = k(0x67, "root_cpus", "set cpu={cpu:a} now={now:s}", mirrors: "cpumask_set_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
+    public static let offlinedCPUsClear = k(0x68, "offlined_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &offlined_cpus) (driver/cell.c)", legacy: .absent)
     /// Text argument: the hypercall's name.
-    public static let hypercallFailed = k(0x59, "hypercall_failed", "{name:t}", mirrors: "jailhouse_call_arg1 (driver/main.h)", legacy: .absent)
-    public static let notOfflinedByDriver = k(0x5a, "offlined_cpus", "cpu={cpu:a} not in offlined_cpus", mirrors: "cell_destroy (driver/cell.c)", legacy: .absent)
-    public static let addCPURollbackFailed = k(0x5b, "offlined_cpus", "keep cpu={cpu:a} now={now:s}", mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)", legacy: .absent)
+    public static let hypercallFailed = k(0x69, "hypercall_failed", "{name:t}", mirrors: "jailhouse_call_arg1 (driver/main.h)", legacy: .absent)
+    public static let notOfflinedByDriver = k(0x6a, "offlined_cpus", "cpu={cpu:a} not in offlined_cpus", mirrors: "cell_destroy (driver/cell.c)", legacy: .absent)
+    public static let addCPURollbackFailed = k(0x6b, "offlined_cpus", "keep cpu={cpu:a} now={now:s}", mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)", legacy: .absent)
 
     // driver/pci.c
     /// Text argument: the previous driver's name, or `none`.
