@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // jhsim — a deterministic simulator of the Jailhouse partitioning hypervisor.
 // One target per layer; data flows down this list, calls go up it:
-//   JHABI → JHConfig → JHMachine → JHLinux ⇄ JHHypervisor → JHDriver → JHLab → jhsim
+//   JHABI → JHConfig → JHMachine → JHLinux ⇄ JHHypervisor → JHDriver → JHLab → JHFaults
+//   → JHBench → jhsim
 import PackageDescription
 
 let package = Package(
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "JHDriver", targets: ["JHDriver"]),
         .library(name: "JHLab", targets: ["JHLab"]),
         .library(name: "JHFaults", targets: ["JHFaults"]),
+        .library(name: "JHBench", targets: ["JHBench"]),
         // LD_PRELOAD library: the real `jailhouse` tool (and chcpu, a shell) on a lab.
         .library(name: "jhsim-preload", type: .dynamic, targets: ["JHSimPreload"]),
     ],
@@ -54,11 +56,20 @@ let package = Package(
         .target(name: "JHFaults", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab",
         ]),
+        // Measuring the simulator: `jhsim bench churn|sweep` (wall clock, modelled time,
+        // allocations, handoffs). Wall-clock time never reaches a Machine.
+        .target(name: "JHBench", dependencies: [
+            "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHDriver", "JHLab", "JHFaults",
+        ]),
+        // Counts the jhsim process's heap allocations by interposing malloc (glibc only,
+        // compiled out under sanitizers). Linked into the executable, never into tests.
+        .target(name: "CMallocCounter"),
         // libjhsim-preload.so: plain C, so a program that preloads it and never touches a
         // Jailhouse path starts no runtime and no thread (Docs/real-tool.md).
         .target(name: "JHSimPreload", cSettings: [.define("_GNU_SOURCE")]),
         .executableTarget(name: "jhsim", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab", "JHFaults",
+            "JHBench", "CMallocCounter",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -75,6 +86,7 @@ let package = Package(
         ]),
         .testTarget(name: "JHLabTests", dependencies: ["JHLab", "JHDriver", "JHConfig", "JHABI"]),
         .testTarget(name: "JHFaultsTests", dependencies: ["JHFaults", "JHLab", "JHDriver", "JHMachine", "JHABI"]),
+        .testTarget(name: "JHBenchTests", dependencies: ["JHBench", "JHMachine", "JHLab", "JHABI"]),
         .testTarget(name: "jhsimTests", dependencies: ["JHABI"]),
     ]
 )

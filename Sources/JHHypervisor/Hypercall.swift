@@ -19,6 +19,8 @@ extension Hypervisor {
             record(HypervisorTrace.hypercallBadCPU, cpu: cpu, result: .error(.ioError), a: Int(code.rawValue), b: state.traceValue)
             return Errno.ioError.negated
         }
+        let phase = machine.beginPhase(.hypercall)
+        defer { machine.endPhase(phase) }
         return try machine.run(on: cpu) { () throws(SimulationHang) -> Int64 in
             let p = perCPU[cpu]
             p.count(.hypercall)

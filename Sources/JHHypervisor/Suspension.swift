@@ -10,6 +10,8 @@ extension Hypervisor {
         let targets = CPUSet(cell.cpus.filter { $0 != caller && $0 < perCPU.count && perCPU[$0].active && !perCPU[$0].suspended })
         record(HypervisorTrace.cellSuspend, cpu: caller, a: Int(cell.id), set: targets)
         guard !targets.isEmpty else { return }
+        let phase = machine.beginPhase(.suspension)
+        defer { machine.endPhase(phase) }
         let per = perCPU
         let dispatch = machine.executor as? DispatchExecutor
         let ipi = machine.cost.ipi
@@ -40,6 +42,8 @@ extension Hypervisor {
     /// own thread.
     func parkCPU(_ cpu: CPUID) {
         let p = perCPU[cpu]
+        let phase = machine.beginPhase(.park)
+        defer { machine.endPhase(phase) }
         machine.run(on: cpu) {
             p.suspended = false
             p.waitForSIPI = true

@@ -1,5 +1,6 @@
 import Foundation
 import JHABI
+import JHConfig
 import JHMachine
 
 /// What running one command printed and returned.
@@ -169,7 +170,7 @@ public struct LabCommandRunner: Sendable {
             out.err("jhsim: \(e.message)\n")
             out.err("Try 'jhsim --help' for more information.\n")
             // Like tools/jailhouse.c, a usage error exits with status 1.
-            return 1
+            return Help.usageStatus
         } catch let e as LabError {
             out.err("jhsim: \(e.message)\n")
             return 1
@@ -244,7 +245,7 @@ public struct LabCommandRunner: Sendable {
     func dispatch(_ g: inout GlobalOptions, _ out: inout Output) throws -> Int32 {
         guard let cmd = g.args.first else {
             out.err(Help.main)
-            return 2
+            return Help.usageStatus
         }
         if cmd == "exec" {
             // Reached only in-process (tests): the binary runs the plan itself.
@@ -258,8 +259,10 @@ public struct LabCommandRunner: Sendable {
             return 0
         }
         switch cmd {
-        case "--help", "-h", "help":
+        case "--help", "-h":
             out.out(Help.main); return 0
+        case "help":
+            out.out(try Help.help(g.args.dropFirst())); return 0
         case "--version", "-V":
             out.out("jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)\n"); return 0
         case "lab":
@@ -279,10 +282,12 @@ public struct LabCommandRunner: Sendable {
         case "demo":
             guard g.args.count == 1 else { throw UsageError(message: "demo takes no arguments") }
             return Demo.run(factory: factory, &out)
-        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw":
+        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw", "dmesg":
             return try labMachineCommand(g, &out)
+        case "config":
+            throw UsageError(message: "`jhsim config` is parsed by the jhsim binary; run it there")
         default:
-            throw UsageError(message: "unknown command '\(cmd)'")
+            throw UsageError(message: "unknown command '\(cmd)'\(NearMiss.hint(for: cmd, among: Help.commands))")
         }
     }
 
@@ -366,7 +371,9 @@ public struct LabCommandRunner: Sendable {
             for (i, c) in record.commands.enumerated() {
                 let r = session.records[i]
                 let res = r.outcome.hang != nil ? " → never returns (hang)" : r.outcome.errno.map { " → \($0.name)" } ?? ""
-                let faults = c.faults.isEmpty ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
+                // Labs made before the command line kept its --fault rules list them apart.
+                let faults = c.faults.isEmpty || c.commandLine.contains("--fault")
+                    ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
                 out.out("  \(i + 1). \(c.displayLine)\(res)\(faults)\n")
             }
             return 0
@@ -420,7 +427,12 @@ public struct LabCommandRunner: Sendable {
             let (session, _) = try loadSession(st)
             let before = session.log.count
             let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
-            let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
+            // The command as typed, minus --lab: the trace header and `lab info` show the
+            // --fault and --caps it ran with.
+            var words = g.args
+            for f in g.faults { words += ["--fault", f] }
+            if let caps = g.caps { words += ["--caps", caps] }
+            let line = words.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
             let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, caps: g.caps,
                                          session: session, &out)
             if session.log.count != before { try save(session, st) }
@@ -441,7 +453,7 @@ public struct LabCommandRunner: Sendable {
         }
         guard args == ["list"] else {
             throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
-                             : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
+                             : "usage: jhsim faults list|sweep|campaign|shrink|run|merge (see jhsim faults --help)")
         }
         var rows: [[String]] = []
         for s in factory.faultCatalog {
@@ -479,15 +491,23 @@ public struct LabCommandRunner: Sendable {
     func drawStates(_ args: [String], _ out: inout Output) throws -> Int32 {
         var rest = ArraySlice(args)
         var file: String? = nil
+        var format: String? = nil
         while let a = rest.popFirst() {
             switch a {
             case "-o", "--output":
                 guard let v = rest.popFirst() else { throw UsageError(message: "option \(a) needs a file") }
                 file = v
-            default: throw UsageError(message: "unknown argument '\(a)' for draw states")
+            case "--format":
+                guard let v = rest.popFirst(), v == "dot" || v == "svg" else {
+                    throw UsageError(message: "--format takes dot or svg")
+                }
+                format = v
+            default: throw UsageError(message: "unknown argument '\(a)' for draw states; valid: --format dot|svg, -o FILE")
             }
         }
-        let dot = StatesDOT.render()
+        // An .svg output file asks for SVG; otherwise DOT, as before.
+        let svg = (format ?? (file?.lowercased().hasSuffix(".svg") == true ? "svg" : "dot")) == "svg"
+        let dot = svg ? StatesDOT.renderSVG() : StatesDOT.render()
         if let file {
             try write(dot, to: absolute(file))
         } else {
@@ -520,8 +540,13 @@ public struct LabCommandRunner: Sendable {
         var rest = ArraySlice(args)
         var file: String? = nil
         var trace = false, json = false, inLab = false
+        var profile: String? = nil
         while let a = rest.popFirst() {
             switch a {
+            case "--profile":
+                guard let v = rest.popFirst() else { throw UsageError(message: "option --profile needs a value: upstream or fixed") }
+                guard Profile.named(v) != nil else { throw UsageError(message: "unknown profile '\(v)'; valid profiles: upstream, fixed") }
+                profile = v
             case "--trace": trace = true
             case "--json": json = true
             case "--in-lab": inLab = true
@@ -531,12 +556,16 @@ public struct LabCommandRunner: Sendable {
                 file = a
             }
         }
-        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]") }
+        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]") }
+        if profile != nil && inLab {
+            throw UsageError(message: "--profile cannot be combined with --in-lab: the lab keeps the profile it was made with")
+        }
         let path = absolute(file)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw LabError("cannot read scenario \(file)")
         }
-        let scenario = try Scenario.parse(text, file: file, factory: factory)
+        var scenario = try Scenario.parse(text, file: file, factory: factory)
+        if let profile { scenario.parameters.profile = profile }
         let base = (path as NSString).deletingLastPathComponent
         let st: LabStore? = inLab ? store(g) : nil
         func go(_ out: inout Output) throws -> Int32 {

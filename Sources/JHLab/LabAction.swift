@@ -85,7 +85,10 @@ public struct ActionOutcome: Hashable, Sendable {
     public var result: Int64
     /// Set when the machine stopped a wait that could never end.
     public var hang: String?
+    /// The command's own `--fault` rules (as given) that never fired.
+    public var unfiredFaults: [String] = []
     public var errno: Errno? { hang == nil ? Errno.fromReturn(result) : nil }
+    public init(result: Int64, hang: String? = nil) { self.result = result; self.hang = hang }
 }
 
 /// The slice of the trace and the machine state one command produced: what `trace

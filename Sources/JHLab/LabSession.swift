@@ -73,9 +73,10 @@ public final class LabSession {
         // so its line is shown as the program's own argv.
         m.record(command.viaPreload == true ? LabTrace.program : LabTrace.command, text: command.commandLine)
         var injector = armedFaults
+        let ownRules = injector.rules.count..<(injector.rules.count + rules.count)
         for r in rules { injector.add(r) }
         m.faults = injector
-        let outcome: ActionOutcome
+        var outcome: ActionOutcome
         if case .outsideIoctl(let request, let argument, let process, _) = command.action, let outsideMemory {
             var reads: [OutsideRead] = []
             outcome = callIoctl { () throws(SimulationHang) in
@@ -89,6 +90,9 @@ public final class LabSession {
         } else {
             outcome = execute(command)
         }
+        // A rule of this command that never fired points at a typo or a site the command
+        // does not reach; say so rather than let the run look fault-free by accident.
+        outcome.unfiredFaults = zip(ownRules, command.faults).filter { m.faults.fired[$0.0] == 0 }.map(\.1)
         armedFaults = m.faults
         armedFaults.removeLast(rules.count)
         m.faults = FaultInjector()

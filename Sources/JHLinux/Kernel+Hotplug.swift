@@ -93,6 +93,8 @@ extension Kernel {
         // _cpu_down: never take the last CPU away.
         guard numOnlineCPUs > 1 else { throw .busy }
         let wasOnline = cpuOnline(cpu)
+        let phase = machine.beginPhase(.cpuDown)
+        defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .offline, control: control, operation: "cpu_down")
         if wasOnline {
             printk(.info, "smpboot: CPU \(cpu) is now offline")
@@ -111,6 +113,8 @@ extension Kernel {
         if cpuhp[cpu].state >= .online { return }
         guard let control = controlCPU(avoiding: cpu, caller: caller) else { throw .busy }
         printk(.info, "smpboot: Booting Node 0 Processor \(cpu) APIC 0x\(String(cpu, radix: 16))")
+        let phase = machine.beginPhase(.cpuUp)
+        defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .online, control: control, operation: "cpu_up")
     }
 

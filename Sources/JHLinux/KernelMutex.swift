@@ -73,7 +73,9 @@ extension Kernel {
             throw .deadlock
         }
         let start = machine.now
+        let phase = machine.beginPhase(.lockWait)
         machine.wait(until: freeAt)
+        machine.endPhase(phase)
         let waited = machine.now - start
         m.totalWait = m.totalWait + waited
         record(LinuxTrace.mutexWait, cpu: cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(waited.nanoseconds)), text: m.name)

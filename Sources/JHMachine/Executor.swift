@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import JHABI
 
 /// Which executor runs vCPU work.
@@ -54,6 +55,11 @@ public final class DispatchExecutor: VCPUExecutor {
     /// A handoff that does not finish in this time is a simulator bug (a cycle of CPUs
     /// waiting for each other); it stops the process with a message instead of hanging.
     private let deadlockTimeoutSeconds: Int
+    /// Thread handoffs performed so far: one per `run(on:)` that left the calling thread,
+    /// one per broadcast target that did. Benchmarks divide it by their cycles to get the
+    /// handoff-bound limit of a run.
+    private let handoffCounter = Atomic<Int>(0)
+    public var handoffCount: Int { handoffCounter.load(ordering: .relaxed) }
 
     public init(cpuCount: Int, deadlockTimeoutSeconds: Int = 120) {
         self.deadlockTimeoutSeconds = deadlockTimeoutSeconds
@@ -74,6 +80,7 @@ public final class DispatchExecutor: VCPUExecutor {
         precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
         if currentCPU == cpu { return try work() }
         return try withoutActuallyEscaping(work) { (escapable) throws(E) -> T in
+            handoffCounter.add(1, ordering: .relaxed)
             let job = Job<T, E>(escapable)
             let done = DispatchSemaphore(value: 0)
             queues[cpu].async {
@@ -103,6 +110,7 @@ public final class DispatchExecutor: VCPUExecutor {
             for (i, cpu) in cpus.enumerated() {
                 precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
                 if cpu == here { local.append(i); continue }
+                handoffCounter.add(1, ordering: .relaxed)
                 queues[cpu].async(group: group) { (out.value + i).pointee = box.work!(cpu) }
             }
             for i in local { (slots + i).pointee = escapable(cpus[i]) }

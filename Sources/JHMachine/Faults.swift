@@ -123,7 +123,8 @@ extension FaultRule {
                     throw FaultRuleError(message: "fault site '\(siteName)' does not concern a CPU; drop cpu=")
                 }
                 rule.cpu = c
-            case "state", "detail": rule.detail = kv[1]
+            // `nr=` reads better for the hypercall site (`hypercall:nr=CELL_CREATE`).
+            case "state", "detail", "nr": rule.detail = kv[1]
             case "nth":
                 guard let n = Int(kv[1]), n >= 1 else {
                     throw FaultRuleError(message: "bad nth '\(kv[1])' in fault rule; expected a number ≥ 1")

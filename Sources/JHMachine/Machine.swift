@@ -23,6 +23,9 @@ public final class Machine: @unchecked Sendable {
     public var faults: FaultInjector
     public var memory = PhysicalMemory()
     public var events = EventQueue()
+    /// Virtual time per phase of work (cpu_down, hypercall, …); nil (off) unless a
+    /// benchmark installs one. See `PhaseLedger`.
+    public var phaseLedger: PhaseLedger?
     /// The running activity's clock.
     public private(set) var now: VirtualTime = .zero
     /// The latest time any activity has reached.
