@@ -86,14 +86,13 @@ extension Kernel {
     }
 
     private func insertMapping(_ pid: PID, at address: UInt64, _ bytes: [UInt8]) {
-        var p = processes[pid]!
-        let i = p.mappings.firstIndex { $0.start > address } ?? p.mappings.count
-        p.mappings.insert((address, bytes), at: i)
+        // In place: copying the process out and back would copy its mapping list too.
+        let i = processes[pid]!.mappings.firstIndex { $0.start > address } ?? processes[pid]!.mappings.count
+        processes[pid]!.mappings.insert((address, bytes), at: i)
         let page: UInt64 = 4096
         let end = (address + UInt64(bytes.count) + page - 1) / page * page
-        p.nextMap = max(p.nextMap, end + page)
-        processes[pid] = p
-        record(LinuxTrace.mmap, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
+        processes[pid]!.nextMap = max(processes[pid]!.nextMap, end + page)
+        record(LinuxTrace.mmap, cpu: processes[pid]!.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
     }
 
     /// Walks the mappings covering `[address, address+count)`; nil if any byte is unmapped.

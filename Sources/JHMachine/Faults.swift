@@ -190,6 +190,9 @@ public struct FaultInjector: Sendable, Codable {
         rng = SplitMix64(seed: seed)
     }
 
+    /// Whether a check can do anything: a rule to match, or sites to count.
+    public var isArmed: Bool { countsSites || !rules.isEmpty }
+
     public mutating func add(_ rule: FaultRule) {
         rules.append(rule)
         hits.append(0)
