@@ -65,6 +65,8 @@ public struct LabCommandRunner: Sendable {
     /// in JHFaults, which sits above JHLab, so they are handed in (JHFaults'
     /// `LabCommandRunner.withFaultTools()`) rather than imported; nil leaves only `list`.
     public var faultTools: FaultTools?
+    /// The language of explanations (`--lang`, else LC_ALL/LC_MESSAGES/LANG).
+    public var language: Narration.Language = .en
 
     /// Runs `jhsim faults ARGS…` (ARGS without `faults`) with this runner's factory and
     /// environment; `progress` is the live terminal sink, nil when there is none.
@@ -158,7 +160,9 @@ public struct LabCommandRunner: Sendable {
     func run(_ argv: [String], _ out: inout Output) -> Int32 {
         do {
             var global = try GlobalOptions.extract(argv)
-            return try dispatch(&global, &out)
+            var me = self
+            me.language = global.lang ?? Narration.Language.from(environment: environment.variables)
+            return try me.dispatch(&global, &out)
         } catch {
             return report(error, &out)
         }
@@ -188,6 +192,8 @@ public struct LabCommandRunner: Sendable {
         var faults: [String] = []
         /// `--caps TEXT`: run the command's process with these capabilities.
         var caps: String?
+        /// `--lang en|zh`: the language of explanations.
+        var lang: Narration.Language?
 
         /// Pulls `--lab DIR` and `--fault RULE` (also `--x=value`) out of any position,
         /// except right after `-s/--string`, whose value is free text, and after `--`,
@@ -214,6 +220,18 @@ public struct LabCommandRunner: Sendable {
                     default: g.faults.append(argv[i + 1])
                     }
                     i += 2; continue
+                }
+                if a == "--lang" || a.hasPrefix("--lang=") {
+                    let v: String
+                    if a == "--lang" {
+                        guard i + 1 < argv.count else { throw UsageError(message: "option --lang needs a value: en or zh") }
+                        v = argv[i + 1]; i += 2
+                    } else {
+                        v = String(a.dropFirst(7)); i += 1
+                    }
+                    guard let l = Narration.Language(rawValue: v) else { throw UsageError(message: "unknown language '\(v)'; valid: en, zh") }
+                    g.lang = l
+                    continue
                 }
                 if a.hasPrefix("--caps=") { g.caps = String(a.dropFirst(7)); i += 1; continue }
                 if a.hasPrefix("--lab=") { g.lab = String(a.dropFirst(6)); i += 1; continue }
@@ -281,7 +299,7 @@ public struct LabCommandRunner: Sendable {
             return try runScenarioCommand(Array(g.args.dropFirst()), g, &out)
         case "demo":
             guard g.args.count == 1 else { throw UsageError(message: "demo takes no arguments") }
-            return Demo.run(factory: factory, &out)
+            return Demo.run(factory: factory, language: language, &out)
         case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw", "dmesg":
             return try labMachineCommand(g, &out)
         case "config":

@@ -60,26 +60,20 @@ public enum Explorer {
         var after: Snapshot
     }
 
-    /// Cell states by their `JAILHOUSE_CELL_*` values, as `cell list` words them.
+    /// Cell states by their `JAILHOUSE_CELL_*` names, as `cell list` words them.
     static func stateWord(_ raw: String?) -> String? {
         switch raw {
-        case "0": "running"
-        case "1": "running/locked"
-        case "2": "shut down"
-        case "3": "failed"
-        case "4": "Comm ABI mismatch"
+        case "RUNNING": "running"
+        case "RUNNING_LOCKED": "running/locked"
+        case "SHUT_DOWN": "shut down"
+        case "FAILED": "failed"
+        case "FAILED_COMM_REV": "Comm ABI mismatch"
         default: nil
         }
     }
 
-    /// One `key=value` argument of an event's detail.
-    static func field(_ e: TraceEvent, _ key: String) -> String? {
-        for part in e.detail.split(separator: " ") {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            if kv.count == 2, kv[0] == key { return String(kv[1]) }
-        }
-        return nil
-    }
+    /// One typed argument of an event, by the name its kind gives it.
+    static func field(_ e: TraceEvent, _ key: String) -> String? { e.field(key) }
 
     /// Replays the trace into a snapshot after every step. Command ends reconcile the
     /// CPUs with the state the lab recorded then, so the picture never drifts.
@@ -143,9 +137,6 @@ public enum Explorer {
                     if let id = field(e, "id").flatMap({ UInt32($0) }) { cells.removeAll { $0.id == id } }
                 case (.driver, "offlined_cpus"):
                     if let now = field(e, "now"), let set = CPUSet(rangeList: now == "-" ? "" : now) { offlined = set }
-                case (.driver, "add_cpu") where valid && e.result == .ok:
-                    // Rollback and destroy clear a CPU from offlined_cpus once add_cpu succeeds.
-                    _ = offlined.remove(cpu!)
                 case (.linux, "remove_cpu") where valid && e.phase == .end && e.result == .ok:
                     cpus[cpu!].online = false
                 case (.linux, "add_cpu") where valid && e.phase == .end && e.result == .ok:
@@ -190,7 +181,7 @@ public enum Explorer {
     }
 
     /// The page, with `title` in its heading.
-    public static func render(_ session: LabSession, title: String = "jhsim lab") -> String {
+    public static func render(_ session: LabSession, title: String = "jhsim lab", language: Narration.Language = .en) -> String {
         var all = steps(session)
         var note = ""
         if all.count > maxSteps {
@@ -260,10 +251,14 @@ public enum Explorer {
 
         // The steps as data for the script.
         var rows: [JSONValue] = []
+        // Narrated in order, so an admin's hotplug reads as the admin's.
+        var narrators: [Int: Narrator] = [:]
         for (i, s) in all.enumerated() {
-            var text = Narration.explain(s.event)
+            var narrator = narrators[s.command] ?? Narrator(language: language)
+            var text = narrator.explain(s.event)
+            narrators[s.command] = narrator
             var mirrors = ""
-            if let r = text.range(of: " [mirrors ", options: .backwards), text.hasSuffix("]") {
+            if let r = text.range(of: language == .zh ? " [对应 " : " [mirrors ", options: .backwards), text.hasSuffix("]") {
                 mirrors = String(text[r.upperBound...].dropLast())
                 text = String(text[..<r.lowerBound])
             }
@@ -304,7 +299,7 @@ public enum Explorer {
 
         return """
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="\(language == .zh ? "zh" : "en")">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -25,7 +25,7 @@ enum MachineCommand {
     case cpuHotplug(cpu: Int, online: Bool)
     case cpus(json: Bool)
     case inmate(CellSelector, String)
-    case trace(last: Int?, explain: Bool, chrome: String?)
+    case trace(last: Int?, explain: Bool, brief: Bool, chrome: String?)
     case drawTimeline(output: String?)
     case drawHTML(output: String?)
     case dmesg
@@ -83,7 +83,7 @@ enum MachineCommand {
             try noMore("inmate")
             return .inmate(c, kind)
         case "trace":
-            var last: Int? = nil, explain = false, chrome: String? = nil
+            var last: Int? = nil, explain = false, brief = false, chrome: String? = nil
             while let o = a.popFirst() {
                 switch o {
                 case "--last":
@@ -93,13 +93,15 @@ enum MachineCommand {
                     last = Int(n)
                 case "--all": last = Int.max
                 case "--explain": explain = true
+                case "--brief": brief = true
                 case "--chrome":
                     guard let v = a.popFirst() else { throw UsageError(message: "--chrome needs a file") }
                     chrome = v
-                default: throw UsageError(message: "unknown option '\(o)' for trace; valid: --last N, --all, --explain, --chrome FILE")
+                default: throw UsageError(message: "unknown option '\(o)' for trace; valid: --last N, --all, --explain, --brief, --chrome FILE")
                 }
             }
-            return .trace(last: last, explain: explain, chrome: chrome)
+            if explain && brief { throw UsageError(message: "trace takes --explain or --brief, not both") }
+            return .trace(last: last, explain: explain, brief: brief, chrome: chrome)
         case "draw":
             guard let what = a.popFirst(), what == "timeline" || what == "html" else {
                 throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg] | draw html [-o FILE.html] | draw states [--format dot|svg] [-o FILE]")
@@ -202,6 +204,10 @@ struct MachineContext {
     func execute(_ command: MachineCommand, faults: [String], signalAfter: UInt64?, commandLine: String? = nil,
                  caps: String? = nil, session: LabSession, _ out: inout Output) throws -> Int32 {
         let line = commandLine ?? Self.describe(command)
+        if let o = session.box.oops {
+            // A dead box says so on every command (views still read what is left).
+            out.err("jhsim: the simulated kernel oopsed earlier (\(o)); Jailhouse commands block on jailhouse_lock until 'jhsim lab init' starts over\n")
+        }
         func perform(_ action: LabAction) throws -> ActionOutcome {
             let o: ActionOutcome
             do {
@@ -219,7 +225,11 @@ struct MachineContext {
         /// perror-style failure, exit status 1, like tools/jailhouse.c.
         func ioctlResult(_ o: ActionOutcome, _ name: String) -> Int32 {
             if let hang = o.hang {
-                out.err("jhsim: the command never returns on real hardware — the simulator stopped a \(hang)\n")
+                if o.oops {
+                    out.err("Killed\njhsim: Oops — the simulated kernel oopsed; the process died inside the system call: \(hang)\n")
+                } else {
+                    out.err("jhsim: the command never returns on real hardware — the simulator stopped a \(hang)\n")
+                }
                 return 1
             }
             guard let e = o.errno else { return 0 }
@@ -332,24 +342,25 @@ struct MachineContext {
             }
             out.out(TextTable.render(header: ["COUNTER", "TOTAL"], rows: rows))
             return 0
-        case .trace(let last, let explain, let chrome):
+        case .trace(let last, let explain, let brief, let chrome):
             let records = session.records
             if let chrome {
                 let json = ChromeTrace.render(session)
                 // Outputs land in the current directory, never next to a scenario: running
                 // Docs/scenarios/09-timeline.jhsim from a clone must not touch Docs/.
                 try runner.write(json, to: runner.absolute(chrome))
-                if last == nil && !explain { return 0 }
+                if last == nil && !explain && !brief { return 0 }
             }
             guard !records.isEmpty else {
                 out.out("(no commands yet)\n")
                 return 0
             }
             let n = min(last ?? 1, records.count)
-            out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events, explain: explain))
+            out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events,
+                                     style: brief ? .brief : explain ? .explain : .raw, language: runner.language))
             return 0
         case .drawHTML(let output):
-            let html = Explorer.render(session)
+            let html = Explorer.render(session, language: runner.language)
             if let output {
                 try runner.write(html, to: runner.absolute(output))
             } else {

@@ -234,11 +234,7 @@ struct ScenarioRunner {
                 pendingSignal = ns
             case .explain:
                 if let r = session.records.last {
-                    let steps = session.machine.trace.events
-                        .filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq && Narration.isKeyStep($0) }
-                        .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
-                    for e in steps { transcript.out("  · " + Narration.explain(e) + "\n") }
-                    transcript.out("  (took \(r.end - r.start) of virtual time)\n")
+                    transcript.out(TraceText.brief(r, session.machine.trace.events, language: commandRunner.language))
                 }
             case .command(let argv, let text):
                 if let u = unchecked {

@@ -185,7 +185,11 @@ public final class Sysfs: @unchecked Sendable {
     /// - Throws: `ENOENT` if missing, `EISDIR` for a directory, `EACCES` if it has no
     ///   write method, or whatever the `store` method throws.
     public func write(_ path: String, _ value: String) throws(Errno) {
-        guard let n = node(Self.components(path)) else { throw .noEntry }
+        guard let n = node(Self.components(path)) else {
+            // Why `echo 0 > …/cpu0/online` fails: x86 gives CPU 0 no such file.
+            machine.record(LinuxTrace.sysfsNoEntry, result: .error(.noEntry), text: path)
+            throw .noEntry
+        }
         guard !n.isDirectory else { throw .isDirectory }
         guard let store = n.store else { throw .accessDenied }
         try store(value)
