@@ -217,6 +217,10 @@ final class FakeBox: JailhouseBox {
     }
 
     func sysfsList(_ path: String) throws(Errno) -> [String] {
+        let prefix = SysfsCells.cellsDirectory + "/"
+        if enabled, path.hasPrefix(prefix), let id = UInt32(path.dropFirst(prefix.count)), cells.contains(where: { $0.id == id }) {
+            return ["cpus_assigned_list", "cpus_failed_list", "name", "state"]
+        }
         guard path == SysfsCells.cellsDirectory else { throw Errno.noEntry }
         // The module is loaded, so the directory exists; it is empty while disabled.
         return cells.map { "\($0.id)" }.reversed()

@@ -8,6 +8,7 @@
  *   jhclient enable FILE | disable | create FILE | start CELL | destroy CELL
  *   jhclient load CELL {FILE | -s STRING} [-a ADDRESS] ... | shutdown CELL
  *   jhclient list                   cell list, in the real tool's columns
+ *   jhclient console                read() the device until it has no more
  *   jhclient walk DIR               every file below DIR with its mode and content
  *   jhclient raw REQUEST ARG        one ioctl with raw numbers (hex or decimal)
  *   jhclient unmapped               CELL_CREATE whose config pointer is unmapped
@@ -288,6 +289,19 @@ int main(int argc, char **argv)
 		return load(1, argv + 2, 1);
 	if (strcmp(argv[1], "list") == 0)
 		return list();
+	if (strcmp(argv[1], "console") == 0) {
+		char buf[128];
+		ssize_t n;
+		int fd = device();
+
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, (size_t)n, stdout);
+		if (n < 0)
+			perror("read(console)");
+		close(fd);
+		return n < 0;
+	}
 	if (strcmp(argv[1], "walk") == 0 && argc == 3) {
 		walk(argv[2]);
 		return 0;

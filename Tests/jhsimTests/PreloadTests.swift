@@ -133,6 +133,11 @@ enum Preload {
         #expect(t.stdout.contains("copy_from_user"))
         let info = try JHSimProcess.run(["lab", "info"], in: d)
         #expect(info.stdout.contains("  2. \(Preload.client) create tiny-demo.cell\n"), "\(info.stdout)")
+        // read() on the device is the hypervisor console, as `jhsim console` prints it.
+        let console = try Preload.client(["console"], in: d)
+        #expect(try console.stdout == JHSimProcess.run(["console"], in: d).stdout)
+        #expect(console.status == 0)
+        #expect(console.stdout.contains("Initializing Jailhouse hypervisor"))
     }
 
     @Test func shellCatAndChcpuDriveTheSimulatedCPUFiles() throws {
