@@ -123,20 +123,29 @@ extension JailhouseDriver {
     }
 
     /// The default attributes of the cell's kobject.
+    ///
+    /// The nodes hold their cell weakly: after upstream's bad release (quirk 9) a node can
+    /// outlive its cell, and reading it must stay an outcome of the model (empty text, as
+    /// the oopsed box reports), never a Swift trap.
     private func populateCellAttributes(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) {
         let fs = kernel.sysfs
-        try fs.createFile("name", in: dir, show: { [unowned cell] in cell.name + "\n" })
-        try fs.createFile("state", in: dir, show: { [weak self, unowned cell] in self?.stateShow(cell) ?? "invalid\n" })
-        try fs.createFile("cpus_assigned", in: dir, show: { [weak self, unowned cell] in
-            cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
+        try fs.createFile("name", in: dir, show: { [weak cell] in cell.map { $0.name + "\n" } ?? "" })
+        try fs.createFile("state", in: dir, show: { [weak self, weak cell] in
+            guard let cell else { return "" }
+            return self?.stateShow(cell) ?? "invalid\n"
         })
-        try fs.createFile("cpus_assigned_list", in: dir, show: { [unowned cell] in cell.cpusAssigned.rangeList + "\n" })
-        try fs.createFile("cpus_failed", in: dir, show: { [weak self, unowned cell] in
-            guard let self else { return "0\n" }
+        try fs.createFile("cpus_assigned", in: dir, show: { [weak self, weak cell] in
+            guard let cell else { return "" }
+            return cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
+        })
+        try fs.createFile("cpus_assigned_list", in: dir, show: { [weak cell] in cell.map { $0.cpusAssigned.rangeList + "\n" } ?? "" })
+        try fs.createFile("cpus_failed", in: dir, show: { [weak self, weak cell] in
+            guard let self, let cell else { return "0\n" }
             return self.failedCPUs(cell).hexMask(nrCPUIDs: self.kernel.nrCPUIDs) + "\n"
         })
-        try fs.createFile("cpus_failed_list", in: dir, show: { [weak self, unowned cell] in
-            (self?.failedCPUs(cell).rangeList ?? "") + "\n"
+        try fs.createFile("cpus_failed_list", in: dir, show: { [weak self, weak cell] in
+            guard let cell else { return "" }
+            return (self?.failedCPUs(cell).rangeList ?? "") + "\n"
         })
     }
 
@@ -145,8 +154,8 @@ extension JailhouseDriver {
         let fs = kernel.sysfs
         let stats = try fs.mkdir("statistics", in: dir)
         for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
-            try fs.createFile(fileName, in: stats, show: { [weak self, unowned cell] in
-                guard let self else { return "0\n" }
+            try fs.createFile(fileName, in: stats, show: { [weak self, weak cell] in
+                guard let self, let cell else { return "0\n" }
                 var sum: UInt64 = 0
                 for cpu in cell.cpusAssigned {
                     let v = self.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue))

@@ -213,6 +213,9 @@ public struct FaultRunner: Sendable {
         var last: (status: Int32, errno: Errno?, stdout: String, text: String, hung: Bool)? = nil
         let checkExpect = baseline || settings.checkExpectations
         var stuck = false
+        // Set when a quirk of the profile oopsed the simulated kernel: the box is dead from
+        // then on, so there is nothing left to recover and no liveness phase to run.
+        var oopsQuirk: Quirk?
         // CPUs the scenario's admin onlined or offlined by hand (the liveness phase brings
         // those back before disabling, as that admin would).
         var adminCPUs = CPUSet()
@@ -252,6 +255,11 @@ public struct FaultRunner: Sendable {
                     // A documented upstream quirk oopsed the simulated kernel (quirks 9, 15):
                     // the box is dead from here on, which is the quirk, not a finding.
                     transcript[transcript.count - 1] = "$ jhsim \(text) → oops (quirk \(q.number), \(q.rawValue))"
+                    oopsQuirk = q
+                    if !baseline {
+                        failures.append(Failure(kind: .quirk, command: command, commandLine: text, line: line.number,
+                                                message: "the simulated kernel oopsed (quirk \(q.number))", quirk: q))
+                    }
                     break run
                 }
                 if let hang = r.outcome?.hang {
@@ -302,7 +310,7 @@ public struct FaultRunner: Sendable {
                                    .map { UnfiredRule(rule: plan.rules[$0], matched: injected.matched[$0]) },
                                checkedSites: injected.checkedSites, commands: command, hangs: hangs,
                                transcript: transcript, traceHash: "", findings: findings)
-        if !stuck {
+        if !stuck && oopsQuirk == nil {
             session.armedFaults.removeAll()
             for f in livenessPhase(session: session, box: box, adminCPUs: adminCPUs, transcript: &result.liveness) {
                 result.findings.insert(f.message)

@@ -16,10 +16,12 @@ import Testing
             #expect(report.failing.isEmpty, "\(report.failing.prefix(3).map { $0.reproducer })")
             #expect(report.exitStatus == 0)
         } else {
-            // Upstream: only named quirks — PCI claims kept by a failed create (quirk 2), and
-            // a destroy whose add_cpu failed strands a CPU so disable stays EBUSY (quirk 5).
+            // Upstream: only named quirks — PCI claims kept by a failed create (quirk 2), a
+            // destroy whose add_cpu failed strands a CPU so disable stays EBUSY (quirk 5), and
+            // a failed sysfs creation whose error path releases the wrong object oopses the
+            // kernel (quirk 9).
             let named = Set(report.failing.flatMap(\.failures).map { "\($0.kind.rawValue) \($0.quirk?.number ?? 0)" })
-            #expect(named == ["quirk 2", "liveness 5"])
+            #expect(named == ["quirk 2", "liveness 5", "quirk 9"])
             #expect(report.exitStatus == FailureClass.liveness.exitStatus)
         }
         // Every site the fault-free run reaches has one run per hit, and each run's rule fired.
