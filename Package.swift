@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "JHLab", targets: ["JHLab"]),
         .library(name: "JHFaults", targets: ["JHFaults"]),
         .library(name: "JHBench", targets: ["JHBench"]),
+        // LD_PRELOAD library: the real `jailhouse` tool (and chcpu, a shell) on a lab.
+        .library(name: "jhsim-preload", type: .dynamic, targets: ["JHSimPreload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +64,9 @@ let package = Package(
         // Counts the jhsim process's heap allocations by interposing malloc (glibc only,
         // compiled out under sanitizers). Linked into the executable, never into tests.
         .target(name: "CMallocCounter"),
+        // libjhsim-preload.so: plain C, so a program that preloads it and never touches a
+        // Jailhouse path starts no runtime and no thread (Docs/real-tool.md).
+        .target(name: "JHSimPreload", cSettings: [.define("_GNU_SOURCE")]),
         .executableTarget(name: "jhsim", dependencies: [
             "JHABI", "JHConfig", "JHMachine", "JHLinux", "JHHypervisor", "JHDriver", "JHLab", "JHFaults",
             "JHBench", "CMallocCounter",

@@ -19,7 +19,16 @@ public struct CPUSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     /// CPUs `range.lowerBound ..< range.upperBound`.
     public init(range: Range<CPUID>) {
         words = []
-        for c in range { insert(c) }
+        guard let last = range.last, range.lowerBound >= 0 else { return }
+        words = [UInt64](repeating: 0, count: last / 64 + 1)
+        for w in words.indices {
+            let lo = Swift.max(range.lowerBound, w * 64), hi = Swift.min(range.upperBound, w * 64 + 64)
+            guard lo < hi else { continue }
+            let n = hi - lo
+            let bits: UInt64 = n == 64 ? ~0 : ((1 << UInt64(n)) - 1)
+            words[w] = bits << UInt64(lo - w * 64)
+        }
+        trim()
     }
     /// Decodes a little-endian bitmap as stored in a config (byte k holds CPUs 8k…8k+7).
     public init(bitmap bytes: some Collection<UInt8>) {
@@ -86,10 +95,23 @@ public struct CPUSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     public func intersection(_ o: CPUSet) -> CPUSet { combine(o) { $0 & $1 } }
     /// The kernel's `cpumask_andnot`: CPUs in self but not in `o`.
     public func subtracting(_ o: CPUSet) -> CPUSet { combine(o) { $0 & ~$1 } }
-    public func isSubset(of o: CPUSet) -> Bool { subtracting(o).isEmpty }
-    public func isDisjoint(with o: CPUSet) -> Bool { intersection(o).isEmpty }
-    public mutating func formUnion(_ o: CPUSet) { self = union(o) }
-    public mutating func subtract(_ o: CPUSet) { self = subtracting(o) }
+    public func isSubset(of o: CPUSet) -> Bool {
+        for i in words.indices where words[i] & ~(i < o.words.count ? o.words[i] : 0) != 0 { return false }
+        return true
+    }
+    public func isDisjoint(with o: CPUSet) -> Bool {
+        for i in 0..<Swift.min(words.count, o.words.count) where words[i] & o.words[i] != 0 { return false }
+        return true
+    }
+    /// In place, word by word (no new storage unless `o` is longer).
+    public mutating func formUnion(_ o: CPUSet) {
+        if o.words.count > words.count { words.append(contentsOf: repeatElement(0, count: o.words.count - words.count)) }
+        for i in o.words.indices { words[i] |= o.words[i] }
+    }
+    public mutating func subtract(_ o: CPUSet) {
+        for i in 0..<Swift.min(words.count, o.words.count) { words[i] &= ~o.words[i] }
+        trim()
+    }
 
     private func combine(_ o: CPUSet, _ f: (UInt64, UInt64) -> UInt64) -> CPUSet {
         var r = CPUSet()

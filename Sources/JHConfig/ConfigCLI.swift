@@ -29,6 +29,35 @@ public enum ConfigCLI {
         return [UInt8](data)
     }
 
+    /// Reads a binary config: the file, or, when no such file exists and the argument is a
+    /// plain name, the built-in config of that name (`tiny-demo`, `qemu-x86.cell`). A name
+    /// close to a built-in one gets a "did you mean" in the error.
+    public static func readConfig(_ path: String) throws(ConfigError) -> [UInt8] {
+        if !path.contains("/"), !FileManager.default.fileExists(atPath: path), let bytes = BuiltinConfigs.named(path) {
+            return bytes
+        }
+        do {
+            return try readFile(path)
+        } catch {
+            guard !path.contains("/") else { throw error }
+            let base = path.hasSuffix(".cell") ? String(path.dropLast(5)) : path
+            var e = error
+            e.message += NearMiss.hint(for: base, among: BuiltinConfigs.allNames)
+                .replacingOccurrences(of: "did you mean", with: "did you mean the built-in")
+            throw e
+        }
+    }
+
+    /// `jhsim config list`: the built-in configs, usable by name wherever a config file is.
+    public static func list() -> CommandOutput {
+        var out = "NAME            KIND    CELL NAME       CPUS  SIZE\n"
+        for s in BuiltinConfigs.summaries {
+            out += s.name.padded(16) + s.kind.rawValue.padded(8) + s.cellName.padded(16) + s.cpus.padded(6) + "\(s.size) bytes\n"
+        }
+        out += "\nUse a name wherever a config file goes: `jhsim config show tiny-demo`, `jhsim cell create smp-demo`, `jhsim enable qemu-x86`.\n"
+        return CommandOutput(stdout: out)
+    }
+
     /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then
     /// `rename(2)`, so a reader never sees half a config.
     ///
@@ -90,12 +119,12 @@ public enum ConfigCLI {
     public static func check(paths: [String], json: Bool) -> CommandOutput {
         var out = CommandOutput()
         guard !paths.isEmpty else {
-            return CommandOutput(stderr: "config check: give at least one config file\n", exitCode: 2)
+            return CommandOutput(stderr: "config check: give at least one config file\n", exitCode: 1)
         }
         var files: [(name: String, bytes: [UInt8])] = []
         var findings: [Finding] = []
         for p in paths {
-            do { files.append((p, try readFile(p))) } catch {
+            do { files.append((p, try readConfig(p))) } catch {
                 findings.append(Finding(file: p, severity: .error, structName: "file", field: "path", offset: nil,
                                         message: error.message))
             }
@@ -128,7 +157,7 @@ public enum ConfigCLI {
     public static func show(path: String, format: ShowFormat) -> CommandOutput {
         let file: ConfigFile
         do {
-            file = try ConfigFile.decode(try readFile(path))
+            file = try ConfigFile.decode(try readConfig(path))
         } catch {
             return CommandOutput(stderr: describe(error, path), exitCode: 1)
         }
@@ -176,14 +205,14 @@ public enum ConfigCLI {
     /// `jhsim config synth --cpus N [--cells k] [--max-cells M] [--yaml] [-o DIR]`.
     public static func synth(cpus: Int, perCell k: Int, maxCells: Int?, yaml: Bool, outputDir: String) -> CommandOutput {
         guard cpus >= 1, cpus <= Synth.maxCPUs else {
-            return CommandOutput(stderr: "config synth: --cpus must be 1…\(Synth.maxCPUs), got \(cpus)\n", exitCode: 2)
+            return CommandOutput(stderr: "config synth: --cpus must be 1…\(Synth.maxCPUs), got \(cpus)\n", exitCode: 1)
         }
         guard k >= 1, k < max(2, cpus) else {
             return CommandOutput(stderr: "config synth: --cells must be 1…\(max(1, cpus - 1)) (CPU 0 stays in the root), got \(k)\n",
-                                 exitCode: 2)
+                                 exitCode: 1)
         }
         if let m = maxCells, m < 0 {
-            return CommandOutput(stderr: "config synth: --max-cells must not be negative\n", exitCode: 2)
+            return CommandOutput(stderr: "config synth: --max-cells must not be negative\n", exitCode: 1)
         }
         do {
             try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
@@ -210,5 +239,12 @@ public enum ConfigCLI {
         }
         out.stdout = "\(outputDir): system.cell (\(cpus) CPUs) and \(cells.count) cell\(cells.count == 1 ? "" : "s") of \(k) CPU\(k == 1 ? "" : "s")\n"
         return out
+    }
+}
+
+extension String {
+    /// Left-justified in `n` columns, with at least one space after it.
+    func padded(_ n: Int) -> String {
+        count >= n ? self + " " : self + String(repeating: " ", count: n - count)
     }
 }

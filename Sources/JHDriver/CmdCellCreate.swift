@@ -57,9 +57,13 @@ extension JailhouseDriver {
 
         do { try lock(file) } catch { throw .errno(.interrupted) }
         defer { unlock(file) }  // unlock_out
-        guard enabled, let root = rootCell else { throw .errno(.invalidArgument) }
+        guard enabled, let root = rootCell else {
+            machine.record(DriverTrace.notEnabled, result: .error(.invalidArgument))
+            throw .errno(.invalidArgument)
+        }
 
-        if findCell(CellIDArg(IoctlArgs.cellID(id: CellID.unusedWireValue, name: desc.name))) != nil {
+        if let existing = findCell(CellIDArg(IoctlArgs.cellID(id: CellID.unusedWireValue, name: desc.name))) {
+            machine.record(DriverTrace.findCellExists, result: .error(.exists), a: Int(existing.id.rawValue), text: existing.name)
             throw .errno(.exists)
         }
 
@@ -80,6 +84,7 @@ extension JailhouseDriver {
         var failure: Errno? = nil
         for cpu in cell.cpusAssigned {
             if cpu == 0 {
+                machine.record(DriverTrace.cpuZero, result: .error(.invalidArgument))
                 log(.err, "Cannot assign CPU 0 to other cells")
                 failure = .invalidArgument
                 break
@@ -95,8 +100,12 @@ extension JailhouseDriver {
                 offlinedCPUs.insert(cpu)
                 takenDown.insert(cpu)
                 machine.record(DriverTrace.offlinedCPUs, a: cpu, set: offlinedCPUs)
+            } else {
+                // The quiet branch: an admin-offlined CPU is neither taken down nor noted.
+                machine.record(DriverTrace.cpuAlreadyOffline, a: cpu)
             }
             root.cpusAssigned.remove(cpu)
+            machine.record(DriverTrace.rootCPUClear, a: cpu, set: root.cpusAssigned)
         }
 
         var claimed: [PCIAddress] = []
@@ -104,7 +113,9 @@ extension JailhouseDriver {
             claimed = pciDoAllDevices(cell, type: .device, action: .claim)
             let result = try hypercall(file, .cellCreate, kernel.physicalAddress(ofKernel: config) ?? 0)
             if result < 0 {
-                failure = Errno(rawValue: Int32(truncatingIfNeeded: -result))
+                let e = Errno(rawValue: Int32(truncatingIfNeeded: -result))
+                machine.record(DriverTrace.hypercallFailed, result: .error(e), text: HypercallCode.cellCreate.name)
+                failure = e
             }
         }
 
@@ -133,9 +144,15 @@ extension JailhouseDriver {
             if shouldRevive {
                 let ok = (try? kernel.addCPU(cpu)) != nil
                 machine.record(DriverTrace.addCPURollback, result: ok ? .ok : .error(.ioError), a: cpu)
-                if ok || !upstream { offlinedCPUs.remove(cpu) }
+                if ok || !upstream {
+                    offlinedCPUs.remove(cpu)
+                    machine.record(DriverTrace.offlinedCPUsClear, a: cpu, set: offlinedCPUs)
+                } else if offlinedCPUs.contains(cpu) {
+                    machine.record(DriverTrace.addCPURollbackFailed, a: cpu, set: offlinedCPUs)
+                }
             }
             root.cpusAssigned.insert(cpu)
+            machine.record(DriverTrace.rootCPUSet, a: cpu, set: root.cpusAssigned)
         }
         if !machine.profile.has(.pciClaimLeaksOnFailedCreate) {
             pciRelease(claimed)

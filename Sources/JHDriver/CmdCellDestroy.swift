@@ -37,9 +37,18 @@ extension JailhouseDriver {
                     log(.err, "Jailhouse: failed to bring CPU \(cpu) back online")
                 }
                 machine.record(DriverTrace.addCPU, result: ok ? .ok : .error(.ioError), a: cpu)
-                if ok || upstream { offlinedCPUs.remove(cpu) }
+                if ok || upstream {
+                    offlinedCPUs.remove(cpu)
+                    machine.record(DriverTrace.offlinedCPUsClear, a: cpu, set: offlinedCPUs)
+                }
+            } else {
+                // Not taken by the driver (the admin had offlined it): it stays offline.
+                machine.record(DriverTrace.notOfflinedByDriver, a: cpu)
             }
-            rootCell?.cpusAssigned.insert(cpu)
+            if let root = rootCell {
+                root.cpusAssigned.insert(cpu)
+                machine.record(DriverTrace.rootCPUSet, a: cpu, set: root.cpusAssigned)
+            }
         }
         _ = pciDoAllDevices(cell, type: .device, action: .release)
         log(.info, "Destroyed Jailhouse cell \"\(cell.name)\"")

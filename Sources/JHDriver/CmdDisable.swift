@@ -11,7 +11,10 @@ extension JailhouseDriver {
     func cmdDisable(_ file: DeviceFile) throws(DriverFailure) {
         do { try lock(file) } catch { throw .errno(error) }
         defer { unlock(file) }
-        guard enabled, let root = rootCell else { throw .errno(.invalidArgument) }
+        guard enabled, let root = rootCell else {
+            machine.record(DriverTrace.notEnabled, result: .error(.invalidArgument))
+            throw .errno(.invalidArgument)
+        }
 
         let fixed = !machine.profile.has(.disableNotSideEffectFree)
         if fixed {

@@ -59,7 +59,10 @@ extension JailhouseDriver {
 
         try lock(file)
         defer { unlock(file) }
-        guard !enabled else { throw .busy }
+        guard !enabled else {
+            machine.record(DriverTrace.alreadyEnabled, result: .error(.busy))
+            throw .busy
+        }
         moduleReferences += 1
         var keepModuleReference = false
         defer { if !keepModuleReference { moduleReferences -= 1 } }

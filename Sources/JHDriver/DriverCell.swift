@@ -92,10 +92,13 @@ extension JailhouseDriver {
     func cellManagementPrologue(_ arg: CellIDArg, _ file: DeviceFile) throws(Errno) -> DriverCell {
         try lock(file)
         guard enabled else {
+            machine.record(DriverTrace.notEnabled, result: .error(.invalidArgument))
             unlock(file)
             throw .invalidArgument
         }
         guard let cell = findCell(arg) else {
+            machine.record(DriverTrace.findCellMissing, result: .error(.noEntry),
+                           text: arg.id >= 0 ? "id \(arg.id)" : "name \(arg.name)")
             unlock(file)
             throw .noEntry
         }

@@ -11,6 +11,10 @@ public enum DriverFaultSites {
     public static let sysfsCore = "sysfs_core_init"
     public static let cellObjectAlloc = "cell_kzalloc"
     public static let cellRegionsAlloc = "cell_vmalloc"
+    /// A management hypercall the hypervisor refuses (`state=` names it: CELL_CREATE,
+    /// CELL_START, CELL_SET_LOADABLE, CELL_DESTROY), so a rule can aim at "the hypercall
+    /// fails" without knowing which step inside the hypervisor would fail.
+    public static let hypercall = "hypercall"
 
     public static let all: [FaultSiteInfo] = [
         FaultSiteInfo(name: vmxFeatureControl, layer: .driver,
@@ -33,6 +37,9 @@ public enum DriverFaultSites {
                       defaultErrno: .noMemory),
         FaultSiteInfo(name: cellRegionsAlloc, layer: .driver,
                       meaning: "cell_create: vmalloc of the memory-region or PCI-device copy fails",
+                      defaultErrno: .noMemory),
+        FaultSiteInfo(name: hypercall, layer: .driver,
+                      meaning: "a management hypercall fails before the hypervisor acts; state= (or nr=) names it: CELL_CREATE, CELL_START, CELL_SET_LOADABLE, CELL_DESTROY",
                       defaultErrno: .noMemory),
     ]
 }

@@ -17,8 +17,8 @@ public enum DriverTrace {
     ]) { a, _ in a }
 
     static func k(_ n: UInt16, _ op: String, phase: TracePhase = .instant, _ template: String = "",
-                  mirrors: String? = nil) -> TraceKind {
-        TraceKind(id: 0x3000 + n, .driver, op, phase: phase, template, mirrors: mirrors, formats: formats)
+                  mirrors: String? = nil, legacy: TraceKind.Legacy = .same) -> TraceKind {
+        TraceKind(id: 0x3000 + n, .driver, op, phase: phase, template, mirrors: mirrors, formats: formats, legacy: legacy)
     }
 
     // driver/main.c
@@ -52,6 +52,23 @@ public enum DriverTrace {
     public static let cellRegister = k(0x19, "cell_register", "id={id:a} name={name:t}", mirrors: "cell_register (driver/cell.c)")
     public static let cellDelete = k(0x1a, "cell_delete", "id={id:a} name={name:t}", mirrors: "cell_delete (driver/cell.c)")
 
+    // The branches that decide an outcome, so every error and every quiet path says why.
+    public static let notEnabled = k(0x30, "jailhouse_enabled", "no", mirrors: "if (!jailhouse_enabled) (driver/cell.c, driver/main.c)", legacy: .absent)
+    public static let alreadyEnabled = k(0x31, "jailhouse_enabled", "yes", mirrors: "if (jailhouse_enabled) in jailhouse_cmd_enable (driver/main.c)", legacy: .absent)
+    /// Text argument: the cell's name.
+    public static let findCellExists = k(0x32, "find_cell", "name={name:t} id={id:a}", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
+    /// Text argument: the id or name asked for.
+    public static let findCellMissing = k(0x33, "find_cell", "{cell:t} not found", mirrors: "find_cell (driver/cell.c)", legacy: .absent)
+    public static let cpuZero = k(0x34, "cpu0", "cpu=0", mirrors: "jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
+    public static let cpuAlreadyOffline = k(0x35, "cpu_online", "cpu={cpu:a} offline", mirrors: "if (cpu_online(cpu)) in jailhouse_cmd_cell_create (driver/cell.c)", legacy: .absent)
+    public static let rootCPUClear = k(0x36, "root_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
+    public static let rootCPUSet = k(0x37, "root_cpus", "set cpu={cpu:a} now={now:s}", mirrors: "cpumask_set_cpu(cpu, &root_cell->cpus_assigned) (driver/cell.c)", legacy: .absent)
+    public static let offlinedCPUsClear = k(0x38, "offlined_cpus", "clear cpu={cpu:a} now={now:s}", mirrors: "cpumask_clear_cpu(cpu, &offlined_cpus) (driver/cell.c)", legacy: .absent)
+    /// Text argument: the hypercall's name.
+    public static let hypercallFailed = k(0x39, "hypercall_failed", "{name:t}", mirrors: "jailhouse_call_arg1 (driver/main.h)", legacy: .absent)
+    public static let notOfflinedByDriver = k(0x3a, "offlined_cpus", "cpu={cpu:a} not in offlined_cpus", mirrors: "cell_destroy (driver/cell.c)", legacy: .absent)
+    public static let addCPURollbackFailed = k(0x3b, "offlined_cpus", "keep cpu={cpu:a} now={now:s}", mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)", legacy: .absent)
+
     // driver/pci.c
     /// Text argument: the previous driver's name, or `none`.
     public static let pciClaim = k(0x20, "pci_claim", "{dev:a:pci} from={from:t} to=jailhouse-pci-stub",
@@ -62,6 +79,8 @@ public enum DriverTrace {
         moduleInit, openDenied, open, ioctl, ioctlHangs, ioctlEnd, enterHypervisor, leaveHypervisor, disableBusy,
         cpumaskSubset, removeCPUFailed, offlinedCPUs, addCPURollback, addCPU, loadImageNoRegion, loadImageTooBig, loadImage,
         cellCreate, cellRegister, cellDelete, pciClaim, pciRelease,
+        notEnabled, alreadyEnabled, findCellExists, findCellMissing, cpuZero, cpuAlreadyOffline, rootCPUClear, rootCPUSet,
+        offlinedCPUsClear, hypercallFailed, notOfflinedByDriver, addCPURollbackFailed,
     ]
 }
 

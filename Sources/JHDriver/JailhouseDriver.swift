@@ -144,8 +144,12 @@ extension JailhouseDriver {
         return kernel.online.contains(own) ? own : (kernel.online.first ?? 0)
     }
 
-    /// Issues a hypercall from the caller's CPU.
+    /// Issues a hypercall from the caller's CPU: `jailhouse_call_arg1` in driver/main.h.
+    /// The `hypercall` fault site answers it with -errno before the hypervisor acts, the
+    /// way a refused call returns to the driver's error paths.
     func hypercall(_ file: DeviceFile, _ code: HypercallCode, _ arg1: UInt64 = 0) throws(DriverFailure) -> Int64 {
+        let short = code.name.hasPrefix("JAILHOUSE_HC_") ? String(code.name.dropFirst(13)) : code.name
+        do { try machine.check(FaultSite(DriverFaultSites.hypercall, detail: short)) } catch { return error.negated }
         do {
             return try hypervisor.hypercall(cpu: callerCPU(file), code, arg1)
         } catch {

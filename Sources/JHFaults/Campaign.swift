@@ -21,22 +21,19 @@ public struct Campaign: Sendable {
         self.runner = runner; self.seed = seed; self.runs = runs; self.rulesPerRun = rulesPerRun; self.shrink = shrink
     }
 
-    public struct RunRecord: Sendable {
-        public var index: Int
-        public var seed: UInt64
-        public var plan: FaultPlan
-        public var injected: Int
-        public var failing: FailingRun?
-        /// The shrunk reproducer of a failing run.
-        public var minimal: FailingRun?
-        public var shrinkRuns = 0
-    }
+    public typealias RunRecord = FaultRunRecord
 
+    /// What a campaign (or one shard of it) found: counters and the failing runs only, so
+    /// memory stays flat in the number of runs.
     public struct Report: Sendable {
         public var seed: UInt64
         public var scenario: String
         public var profile: String
         public var baselineFailures: [Failure]
+        /// Runs done (all of them, or one shard's).
+        public var runsDone: Int
+        public var injected: Int
+        /// The failing runs, by run number; clean runs are only counted.
         public var records: [RunRecord]
         /// Distinct sites some run injected a fault into, in catalog order.
         public var sitesInjected: [String]
@@ -46,35 +43,79 @@ public struct Campaign: Sendable {
         }
     }
 
-    public func run(progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> Report {
+    /// This campaign after its fault-free run: ready to run any of its runs by number.
+    public func prepared() throws(LabError) -> Prepared {
         let (runner, base) = try self.runner.prepared()
-        var report = Report(seed: seed, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
-                            baselineFailures: base.failures, records: [], sitesInjected: [])
-        guard base.failures.isEmpty, !base.checkedSites.isEmpty else { return report }
-        let catalog = SimulatedBox.faultCatalog
-        var master = SplitMix64(seed: seed)
-        var injectedSites = Set<String>()
-        for i in 1...max(runs, 1) where runs > 0 {
-            let runSeed = master.next()
-            let plan = Self.draw(seed: runSeed, log: base.checkedSites, catalog: catalog, maxRules: rulesPerRun)
-            progress?(i - 1, runs, plan.description)
+        return Prepared(campaign: self, runner: runner, baseline: base)
+    }
+
+    /// A campaign whose fault-free run is done; run `i` is a function of the campaign
+    /// seed and `i` alone, so shards, workers and resumed processes can run any subset.
+    public struct Prepared: Sendable, PreparedRuns {
+        public var campaign: Campaign
+        public var runner: FaultRunner
+        public var baseline: RunResult
+
+        /// Runs to do: none when the fault-free run fails or reaches no site.
+        public var total: Int { baseline.failures.isEmpty && !baseline.checkedSites.isEmpty ? max(campaign.runs, 0) : 0 }
+
+        /// Run `index`'s seed and plan.
+        public func plan(_ index: Int) -> (seed: UInt64, plan: FaultPlan) {
+            let seed = Campaign.runSeed(campaign.seed, index: index)
+            return (seed, Campaign.draw(seed: seed, log: baseline.checkedSites, catalog: SimulatedBox.faultCatalog,
+                                        maxRules: campaign.rulesPerRun))
+        }
+
+        public func describe(_ index: Int) -> String { plan(index).plan.description }
+
+        public func run(_ index: Int) throws(LabError) -> RunRecord {
+            let (runSeed, plan) = self.plan(index)
             let r = try runner.run(plan, seed: runSeed)
-            for (k, n) in r.fired.enumerated() where n > 0 { injectedSites.insert(plan.rules[k].site) }
-            var rec = RunRecord(index: i, seed: runSeed, plan: plan, injected: r.fired.reduce(0, +))
+            var sites: [String] = []
+            for (k, n) in r.fired.enumerated() where n > 0 && !sites.contains(plan.rules[k].site) { sites.append(plan.rules[k].site) }
+            var rec = RunRecord(index: index, seed: runSeed, plan: plan, injected: r.fired.reduce(0, +), sites: sites)
             if let worst = r.worst {
                 rec.failing = FailingRun(plan: plan, seed: runSeed, failures: r.failures,
                                          reproducer: runner.reproducer(plan, seed: runSeed))
-                if shrink, let s = try Shrinker(runner: runner).shrink(plan, seed: runSeed, kind: worst) {
+                if campaign.shrink, let s = try Shrinker(runner: runner).shrink(plan, seed: runSeed, kind: worst) {
                     rec.minimal = FailingRun(plan: s.plan, seed: runSeed, failures: s.failures,
                                              reproducer: runner.reproducer(s.plan, seed: runSeed))
                     rec.shrinkRuns = s.runs
                 }
             }
-            report.records.append(rec)
+            return rec
         }
-        progress?(runs, runs, "")
-        report.sitesInjected = catalog.map(\.name).filter(injectedSites.contains)
-        return report
+
+        public func crashed(_ index: Int, message: String) -> RunRecord {
+            let (runSeed, plan) = self.plan(index)
+            let f = Failure(kind: .trap, command: 0, commandLine: "", line: 0, message: message)
+            return RunRecord(index: index, seed: runSeed, plan: plan, injected: 0,
+                             failing: FailingRun(plan: plan, seed: runSeed, failures: [f],
+                                                 reproducer: runner.reproducer(plan, seed: runSeed)))
+        }
+
+        /// The report of the runs in `tally`.
+        public func report(_ tally: RunTally) -> Report {
+            Report(tally, seed: campaign.seed, scenario: runner.target.file ?? DefaultScenario.name,
+                   profile: runner.profileName, baselineFailures: baseline.failures)
+        }
+    }
+
+    /// Runs one shard of the campaign (the whole of it by default) in this process.
+    /// - Parameter each: called with every finished run, in run order.
+    public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil,
+                    each: ((RunRecord) -> Void)? = nil) throws(LabError) -> Report {
+        let p = try prepared()
+        var tally = RunTally()
+        let mine = Array(shard.runs(of: p.total))
+        for (k, i) in mine.enumerated() {
+            progress?(k, mine.count, p.describe(i))
+            let rec = try p.run(i)
+            each?(rec)
+            tally.add(rec)
+        }
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
+        return p.report(tally)
     }
 
     /// Draws one plan from `seed`: 1…maxRules rules, each aimed at a hit picked uniformly
@@ -110,5 +151,15 @@ public struct Campaign: Sendable {
             if !rules.contains(rule) { rules.append(rule) }
         }
         return FaultPlan(rules: rules)
+    }
+}
+
+extension Campaign.Report {
+    /// The report of the runs in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, seed: UInt64, scenario: String, profile: String, baselineFailures: [Failure]) {
+        self.init(seed: seed, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  runsDone: tally.runs, injected: tally.injected, records: tally.sortedFailing,
+                  sitesInjected: SimulatedBox.faultCatalog.map(\.name).filter(tally.sites.contains))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import JHABI
 import JHDriver
 import JHLab
@@ -8,10 +9,13 @@ extension LabCommandRunner {
     /// executable and in-process tests use it; JHLab itself never imports JHFaults.
     /// - Parameter executable: the `jhsim` binary, for `--isolate` (runs in child
     ///   processes); nil makes `--isolate` a usage error.
-    public func withFaultTools(executable: String? = nil) -> LabCommandRunner {
+    /// - Parameter standardOutput: where `--jsonl` lines go as they are written (the
+    ///   executable's standard output); nil collects them into the command's result.
+    public func withFaultTools(executable: String? = nil,
+                               standardOutput: (@Sendable (String) -> Void)? = nil) -> LabCommandRunner {
         var r = self
         r.faultTools = { args, runner, progress in
-            FaultsCLI.run(args, runner: runner, progress: progress, executable: executable)
+            FaultsCLI.run(args, runner: runner, progress: progress, executable: executable, standardOutput: standardOutput)
         }
         return r
     }
@@ -37,15 +41,25 @@ public enum FaultsCLI {
         var checkExpect = false
         var shrink = true
         var isolate = false
+        // Cluster scale (Scale.swift): shards, streams, resume, local workers.
+        var shard: Shard?
+        var out: String?
+        var jsonl = false
+        var resume: String?
+        var jobs: Int?
+        /// Internal (`--jobs` workers): skip the runs this file already records.
+        var skipRecorded: String?
+        /// `faults merge FILE…`
+        var files: [String] = []
     }
 
     /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
     ///   3 hang, 4 expectation).
     public static func run(_ args: [String], runner: LabCommandRunner, progress: ((String) -> Void)?,
-                           executable: String? = nil) -> CommandResult {
+                           executable: String? = nil, standardOutput: ((String) -> Void)? = nil) -> CommandResult {
         do {
             return try dispatch(args, runner: runner, progress: runner.environment.stderrIsTerminal ? progress : nil,
-                                executable: executable)
+                                executable: executable, standardOutput: standardOutput)
         } catch let e as Usage {
             return CommandResult(stderr: "jhsim: \(e.message)\nTry 'jhsim faults --help' for more information.\n", status: 1)
         } catch let e as LabError {
@@ -55,12 +69,16 @@ public enum FaultsCLI {
         }
     }
 
+    static let scaleOptions: Set<String> = ["--shard", "--out", "--jsonl", "--resume", "--jobs", "--skip-recorded"]
+
     static func parse(_ sub: String, _ args: ArraySlice<String>) throws(Usage) -> Options {
         var o = Options()
         var rest = args
         let allowed: Set<String> = switch sub {
-        case "sweep": ["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate"]
-        case "campaign": ["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect", "--no-shrink", "--isolate"]
+        case "sweep": scaleOptions.union(["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate"])
+        case "campaign": scaleOptions.union(["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect",
+                                             "--no-shrink", "--isolate"])
+        case "merge": ["--json"]
         case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
         default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect"]
         }
@@ -113,7 +131,17 @@ public enum FaultsCLI {
             case "--rules-per-run": o.rulesPerRun = try number(1, 64)
             case "--rule": o.rules.append(try value())
             case "--plan": o.planFile = try value()
+            case "--shard":
+                do { o.shard = try Shard(parsing: try value()) } catch let e as LabError { throw Usage(message: e.message) } catch {
+                    throw Usage(message: "\(error)")
+                }
+            case "--out": o.out = try value()
+            case "--jsonl": o.jsonl = true
+            case "--resume": o.resume = try value()
+            case "--jobs": o.jobs = try number(1, 1024)
+            case "--skip-recorded": o.skipRecorded = try value()
             default:
+                if sub == "merge" { o.files.append(a); continue }
                 guard o.scenario == nil else { throw Usage(message: "faults \(sub) takes one scenario file, not also '\(a)'") }
                 o.scenario = a
             }
@@ -122,12 +150,17 @@ public enum FaultsCLI {
     }
 
     static func dispatch(_ args: [String], runner lab: LabCommandRunner, progress: ((String) -> Void)?,
-                         executable: String?) throws -> CommandResult {
-        guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run") }
-        guard ["sweep", "campaign", "shrink", "run"].contains(sub) else {
-            throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run")
+                         executable: String?, standardOutput: ((String) -> Void)? = nil) throws -> CommandResult {
+        guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run, merge") }
+        guard ["sweep", "campaign", "shrink", "run", "merge"].contains(sub) else {
+            throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run, merge")
         }
         let o = try parse(sub, args.dropFirst())
+        if sub == "merge" {
+            guard !o.files.isEmpty else { throw Usage(message: "faults merge needs the .jsonl files of one campaign or sweep") }
+            let cwd = lab.environment.currentDirectory
+            return try Recorded.merge(o.files.map { (name: $0, path: (($0.hasPrefix("/") ? $0 : cwd + "/" + $0) as NSString).standardizingPath) }, json: o.json)
+        }
         let env = lab.environment
         let target = try o.scenario.map { try FaultScenario.load($0, currentDirectory: env.currentDirectory) }
             ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
@@ -150,16 +183,9 @@ public enum FaultsCLI {
             CommandResult(stdout: o.json ? json.text(indent: 2) + "\n" : text, status: status)
         }
         switch sub {
-        case "sweep":
-            let r = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns).run(progress: report)
-            return render(ReportText.sweep(r), ReportJSON.sweep(r), r.exitStatus)
-        case "campaign":
-            guard let seed = o.seed else { throw Usage(message: "faults campaign needs --seed S") }
-            guard let runs = o.runs else { throw Usage(message: "faults campaign needs --runs N") }
-            let r = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink)
-                .run(progress: report)
-            return render(ReportText.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun),
-                          ReportJSON.campaign(r, runs: runs, rulesPerRun: o.rulesPerRun), r.exitStatus)
+        case "sweep", "campaign":
+            return try Scale.execute(sub, o, runner: runner, env: env, executable: executable, progress: report,
+                                     sinks: Scale.Sinks(standardOutput: standardOutput))
         default:
             var plan = FaultPlan()
             let catalog = SimulatedBox.faultCatalog

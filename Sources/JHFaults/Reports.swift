@@ -50,9 +50,8 @@ enum ReportText {
         var s = "SEED=\(r.seed)\n"
         s += "Fault campaign of \(r.scenario), profile \(r.profile): \(runs) runs, up to \(rulesPerRun) rules each\n"
         guard r.baselineFailures.isEmpty else { return s + baseline(r.baselineFailures, scenario: r.scenario) }
-        let failingRecords = r.records.filter { $0.failing != nil }
-        let injected = r.records.reduce(0) { $0 + $1.injected }
-        s += "\(r.records.count) runs, \(injected) faults injected into \(r.sitesInjected.count) sites: \(r.sitesInjected.joined(separator: ", "))\n\n"
+        let failingRecords = r.records
+        s += "\(r.runsDone) runs, \(r.injected) faults injected into \(r.sitesInjected.count) sites: \(r.sitesInjected.joined(separator: ", "))\n\n"
         if failingRecords.isEmpty {
             s += "No failures: every run left a consistent box.\n"
         } else {
@@ -119,6 +118,8 @@ enum ReportJSON {
             ("exitStatus", .int(Int64(r.exitStatus))),
             ("baselineFailures", .array(r.baselineFailures.map(failure))),
             ("sitesInjected", .array(r.sitesInjected.map { .string($0) })),
+            ("runsDone", .int(Int64(r.runsDone))), ("injected", .int(Int64(r.injected))),
+            // The failing runs only: clean runs are counted, not kept (flat memory).
             ("records", .array(r.records.map { rec in
                 var o: [(String, JSONValue)] = [
                     ("run", .int(Int64(rec.index))), ("seed", .string(String(rec.seed))),

@@ -109,43 +109,93 @@ public struct Sweep: Sendable {
         self.runner = runner; self.sites = sites; self.allErrnos = allErrnos; self.maxRuns = maxRuns
     }
 
-    /// - Parameter progress: called before each run with (done, total, rule), for a
-    ///   terminal progress line.
-    public func run(progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> SweepReport {
+    /// This sweep after its fault-free run: its cases listed and numbered from 1.
+    public func prepared() throws(LabError) -> Prepared {
         let catalog = SimulatedBox.faultCatalog
         let (runner, base) = try self.runner.prepared()
-        var report = SweepReport(scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
-                                 baselineFailures: base.failures, rows: [], runs: 0, truncated: false, failing: [])
-        guard base.failures.isEmpty else { return report }
+        var p = Prepared(runner: runner, baseline: base, coverage: [], cases: [], truncated: false)
+        guard base.failures.isEmpty else { return p }
         var coverage = SiteCoverage.from(base.checkedSites, catalog: catalog)
         if let sites { coverage.removeAll { !sites.contains($0.site) } }
-        var jobs: [(row: Int, rule: FaultRule)] = []
-        for (i, c) in coverage.enumerated() {
+        for c in coverage {
             guard let info = catalog.first(where: { $0.name == c.site }) else { continue }
             let errnos = allErrnos ? SiteErrnos.valid(info) : [info.defaultErrno]
             for nth in 1...max(c.hits, 1) where c.hits > 0 {
-                for e in errnos { jobs.append((i, FaultRule(site: c.site, nth: nth, errno: e))) }
+                for e in errnos { p.cases.append(FaultRule(site: c.site, nth: nth, errno: e)) }
             }
         }
-        if let maxRuns, jobs.count > maxRuns {
-            jobs.removeLast(jobs.count - maxRuns)
-            report.truncated = true
+        if let maxRuns, p.cases.count > maxRuns {
+            p.cases.removeLast(p.cases.count - maxRuns)
+            p.truncated = true
         }
-        report.rows = coverage.map { SweepSiteRow(coverage: $0) }
-        for (k, job) in jobs.enumerated() {
-            progress?(k, jobs.count, job.rule.description)
-            let plan = FaultPlan(rules: [job.rule])
+        p.coverage = coverage
+        return p
+    }
+
+    /// A sweep whose fault-free run is done: case `i` (1-based) is one rule.
+    public struct Prepared: Sendable, PreparedRuns {
+        public var runner: FaultRunner
+        public var baseline: RunResult
+        /// Sites swept, in catalog order, with their hits in the fault-free run.
+        public var coverage: [SiteCoverage]
+        /// One rule per case, site by site, hit by hit (errno by errno).
+        public var cases: [FaultRule]
+        /// Set when `--max-runs` cut the case list.
+        public var truncated: Bool
+
+        public var total: Int { cases.count }
+
+        public func describe(_ index: Int) -> String { cases[index - 1].description }
+
+        public func run(_ index: Int) throws(LabError) -> FaultRunRecord {
+            let plan = FaultPlan(rules: [cases[index - 1]])
             let r = try runner.run(plan)
-            report.runs += 1
-            report.rows[job.row].runs += 1
-            if r.fired.first ?? 0 > 0 { report.rows[job.row].fired += 1 }
-            if !r.failures.isEmpty {
-                report.rows[job.row].failures += 1
-                report.failing.append(FailingRun(plan: plan, seed: 0, failures: r.failures,
-                                                 reproducer: runner.reproducer(plan, seed: 0)))
-            }
+            let fired = r.fired.first ?? 0
+            return FaultRunRecord(index: index, seed: 0, plan: plan, injected: fired, sites: fired > 0 ? [plan.rules[0].site] : [],
+                                  failing: r.failures.isEmpty ? nil
+                                      : FailingRun(plan: plan, seed: 0, failures: r.failures, reproducer: runner.reproducer(plan, seed: 0)))
         }
-        progress?(jobs.count, jobs.count, "")
-        return report
+
+        public func crashed(_ index: Int, message: String) -> FaultRunRecord {
+            let plan = FaultPlan(rules: [cases[index - 1]])
+            let f = Failure(kind: .trap, command: 0, commandLine: "", line: 0, message: message)
+            return FaultRunRecord(index: index, seed: 0, plan: plan, injected: 0,
+                                  failing: FailingRun(plan: plan, seed: 0, failures: [f], reproducer: runner.reproducer(plan, seed: 0)))
+        }
+
+        /// The report of the cases in `tally`.
+        public func report(_ tally: RunTally) -> SweepReport {
+            SweepReport(tally, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
+                        baselineFailures: baseline.failures, coverage: coverage, truncated: truncated)
+        }
+    }
+
+    /// Runs one shard of the sweep (the whole of it by default) in this process.
+    /// - Parameter progress: called before each run with (done, total, rule), for a
+    ///   terminal progress line.
+    public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil) throws(LabError) -> SweepReport {
+        let p = try prepared()
+        var tally = RunTally()
+        let mine = Array(shard.runs(of: p.total))
+        for (k, i) in mine.enumerated() {
+            progress?(k, mine.count, p.describe(i))
+            tally.add(try p.run(i))
+        }
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
+        return p.report(tally)
+    }
+}
+
+extension SweepReport {
+    /// The report of the cases in `tally`, whichever processes ran them and in whatever
+    /// order (one process, shards, workers, `faults merge`).
+    init(_ tally: RunTally, scenario: String, profile: String, baselineFailures: [Failure], coverage: [SiteCoverage],
+         truncated: Bool) {
+        self.init(scenario: scenario, profile: profile, baselineFailures: baselineFailures,
+                  rows: coverage.map { c in
+                      let s = tally.perSite[c.site] ?? (0, 0, 0)
+                      return SweepSiteRow(coverage: c, runs: s.runs, fired: s.fired, failures: s.failures)
+                  },
+                  runs: tally.runs, truncated: truncated, failing: tally.sortedFailing.compactMap(\.failing))
     }
 }

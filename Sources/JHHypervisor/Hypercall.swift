@@ -148,16 +148,16 @@ extension Hypervisor {
         for u in units.reversed() { u.shutdown() }
         let per = perCPU
         let exit = machine.cost.hypercallExit
-        _ = machine.broadcast(started) { cpu, ctx in
+        machine.broadcast(started) { cpu, ctx in
             let p = per[cpu]
             p.active = false
             p.shutdownState = 0
-            p.suspended = false
             p.waitForSIPI = false
             ctx.advance(exit)
             ctx.record(HypervisorTrace.release, result: .ok, a: cpu)
-            return ()
         }
+        suspendedCPUs = CPUSet()
+        activeCPUs = CPUSet()
         for cpu in started { printk(" Releasing CPU \(cpu)\n") }
         for p in perCPU {
             p.active = false

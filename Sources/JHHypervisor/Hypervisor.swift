@@ -66,6 +66,11 @@ public final class Hypervisor: @unchecked Sendable {
     /// The root cell's I/O-port allow list (shrunk by every cell's PIO ranges).
     public internal(set) var rootPIO = PIOPermissions()
     var units: [HVUnit] = []
+    /// `cpu_suspended` of every CPU, as one bitmask: suspending and resuming a cell of
+    /// hundreds of CPUs are set operations; only the acknowledgements are per CPU.
+    var suspendedCPUs = CPUSet()
+    /// CPUs the hypervisor runs on (`PerCPU.active` of each, as one bitmask).
+    var activeCPUs = CPUSet()
     var pendingInmates: [UInt32: InmateKind] = [:]
     private var consoleBytes: [UInt8] = []
 
@@ -97,7 +102,7 @@ public final class Hypervisor: @unchecked Sendable {
         guard cpu >= 0, cpu < perCPU.count else { return .inactive }
         let p = perCPU[cpu]
         if !p.active { return .inactive }
-        if p.suspended { return .suspended }
+        if suspendedCPUs.contains(cpu) { return .suspended }
         if p.failed { return .failed }
         if p.waitForSIPI { return .parked }
         return p.cellID == rootCell?.id ? .runningRoot : .runningCell
@@ -292,17 +297,20 @@ public final class Hypervisor: @unchecked Sendable {
         rootPIO = pio
         cellList = [root]
         let per = perCPU
-        let acks = machine.broadcast(CPUSet(list)) { cpu, ctx in
+        let entering = CPUSet(list)
+        let acks = machine.broadcast(entering) { cpu, ctx in
             let p = per[cpu]
             p.active = true
             p.cellID = rootID
-            p.failed = false; p.suspended = false; p.waitForSIPI = false; p.shutdownState = 0
+            p.failed = false; p.waitForSIPI = false; p.shutdownState = 0
             p.zeroStats()
             ctx.advance(.us(10))
             ctx.record(HypervisorTrace.cpuInit, result: .ok, a: cpu)
             return cpu
         }
         printk("Page pool usage after late setup: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+        suspendedCPUs.subtract(entering)
+        activeCPUs.formUnion(entering)
         for cpu in acks { recordOwner(cpu, root) }
         isActive = true
         printk("Activating hypervisor\n")

@@ -14,6 +14,8 @@ public enum HypervisorTrace {
     /// Formats the templates below use, beyond the built-in `d`/`x`/`u`.
     public static let formats: [String: @Sendable (Int) -> String] = [
         "hc": { HypercallCode(rawValue: UInt32(truncatingIfNeeded: $0)).name },
+        // Cell states by name (JAILHOUSE_CELL_*), never a bare number.
+        "cellstate": { CellState(rawValue: UInt32(truncatingIfNeeded: $0)).traceName },
         "msg": { CommMessage(rawValue: UInt32(truncatingIfNeeded: $0)).description },
         "reply": { CommReply(rawValue: UInt32(truncatingIfNeeded: $0)).description },
         "cpustate": { HVCPUState.traceOrder.indices.contains($0) ? HVCPUState.traceOrder[$0].description : "?" },
@@ -22,8 +24,8 @@ public enum HypervisorTrace {
     ]
 
     static func k(_ n: UInt16, _ op: String, phase: TracePhase = .instant, _ template: String = "",
-                  mirrors: String? = nil, layer: TraceLayer = .hypervisor) -> TraceKind {
-        TraceKind(id: 0x2000 + n, layer, op, phase: phase, template, mirrors: mirrors, formats: formats)
+                  mirrors: String? = nil, layer: TraceLayer = .hypervisor, legacy: TraceKind.Legacy = .same) -> TraceKind {
+        TraceKind(id: 0x2000 + n, layer, op, phase: phase, template, mirrors: mirrors, formats: formats, legacy: legacy)
     }
 
     // Hypercalls (hypervisor/control.c)
@@ -58,14 +60,16 @@ public enum HypervisorTrace {
     public static let panicPark = k(0x25, "panic_park", "cpu={cpu:a}", mirrors: "panic_park (hypervisor/control.c)")
 
     // Comm region and messages
-    public static let cellState = k(0x30, "cell_state", "cell={cell:a} state={state:b}")
+    public static let cellState = k(0x30, "cell_state", "cell={cell:a} state={state:b:cellstate}",
+                                   legacy: .template("cell={cell:a} state={state:b}"))
     public static let commInit = k(0x31, "comm_init", "cell={cell:a} flags={flags:b} num_cpus={num_cpus:c}")
     static let messageMirrors = "cell_exchange_message (hypervisor/control.c)"
     public static let messagePassive = k(0x32, "message", "cell={cell:a} msg={msg:b:msg} passive", mirrors: messageMirrors)
     public static let message = k(0x33, "message", phase: .begin, "cell={cell:a} msg={msg:b:msg}", mirrors: messageMirrors)
     /// `why` (text) is `state`, `reply` or `timeout`.
     public static let messageEnd = k(0x34, "message", phase: .end,
-                                     "cell={cell:a} msg={msg:b:msg} {why:t} reply={reply:c:reply} state={state:d}")
+                                     "cell={cell:a} msg={msg:b:msg} {why:t} reply={reply:c:reply} state={state:d:cellstate}",
+                                     legacy: .template("cell={cell:a} msg={msg:b:msg} {why:t} reply={reply:c:reply} state={state:d}"))
     public static let messageHang = k(0x35, "message", phase: .end, "cell={cell:a} msg={msg:b:msg} hang: {why:t}")
 
     // Cell creation (hypervisor/control.c)
@@ -155,4 +159,18 @@ extension UInt64 {
 }
 extension UInt32 {
     var traceBits: Int { Int(self) }
+}
+
+extension CellState {
+    /// The `JAILHOUSE_CELL_*` name the trace shows (`SHUT_DOWN`), never a bare number.
+    var traceName: String {
+        switch rawValue {
+        case 0: "RUNNING"
+        case 1: "RUNNING_LOCKED"
+        case 2: "SHUT_DOWN"
+        case 3: "FAILED"
+        case 4: "FAILED_COMM_REV"
+        default: "\(rawValue)"
+        }
+    }
 }

@@ -15,8 +15,6 @@ final class PerCPU: @unchecked Sendable {
     var stats = [UInt32](repeating: 0, count: CPUStatistic.allCases.count)
     /// `failed`: set by `panic_park`, cleared by start, set-loadable and destroy.
     var failed = false
-    /// `cpu_suspended`: the CPU acknowledged a suspension and waits inside the hypervisor.
-    var suspended = false
     /// `wait_for_sipi`: parked by INIT; runs no guest code until a SIPI or a reset.
     var waitForSIPI = false
     /// `shutdown_state`: 0 NONE, 1 STARTED, or a negative errno.

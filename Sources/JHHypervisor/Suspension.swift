@@ -7,7 +7,9 @@ extension Hypervisor {
     /// NMI, acknowledges on its own thread, sets its `cpu_suspended` and counts a
     /// management exit. It then waits inside the hypervisor — as state, not a blocked thread.
     func cellSuspend(_ cell: HVCell, caller: CPUID) {
-        let targets = CPUSet(cell.cpus.filter { $0 != caller && $0 < perCPU.count && perCPU[$0].active && !perCPU[$0].suspended })
+        var targets = cell.cpus.intersection(activeCPUs)
+        targets.subtract(suspendedCPUs)
+        targets.remove(caller)
         record(HypervisorTrace.cellSuspend, cpu: caller, a: Int(cell.id), set: targets)
         guard !targets.isEmpty else { return }
         let phase = machine.beginPhase(.suspension)
@@ -15,26 +17,24 @@ extension Hypervisor {
         let per = perCPU
         let dispatch = machine.executor as? DispatchExecutor
         let ipi = machine.cost.ipi
-        _ = machine.broadcast(targets) { cpu, ctx in
+        // Only the acknowledgement is per CPU (its NMI exit, counted on its own thread).
+        machine.broadcast(targets) { cpu, ctx in
             let p = per[cpu]
-            p.suspended = true
             p.count(.management)
-            p.ackThread = dispatch?.currentCPU
+            if let dispatch { p.ackThread = dispatch.currentCPU }
             p.ackCount += 1
             ctx.advance(ipi)
             ctx.record(HypervisorTrace.suspended, result: .ok, a: cpu)
-            return ()
         }
+        suspendedCPUs.formUnion(targets)
     }
 
     /// Mirrors `cell_resume`: clears `suspend_cpu` of every CPU of `cell` except the caller;
     /// each leaves its wait (parked CPUs stay parked).
     func cellResume(_ cell: HVCell, caller: CPUID) {
-        var resumed = CPUSet()
-        for c in cell.cpus where c != caller && c < perCPU.count && perCPU[c].suspended {
-            perCPU[c].suspended = false
-            resumed.insert(c)
-        }
+        var resumed = cell.cpus.intersection(suspendedCPUs)
+        resumed.remove(caller)
+        suspendedCPUs.subtract(resumed)
         record(HypervisorTrace.cellResume, cpu: caller, a: Int(cell.id), set: resumed)
     }
 
@@ -42,10 +42,10 @@ extension Hypervisor {
     /// own thread.
     func parkCPU(_ cpu: CPUID) {
         let p = perCPU[cpu]
+        suspendedCPUs.remove(cpu)
         let phase = machine.beginPhase(.park)
         defer { machine.endPhase(phase) }
         machine.run(on: cpu) {
-            p.suspended = false
             p.waitForSIPI = true
             machine.advance(machine.cost.ipi)
             record(HypervisorTrace.park, cpu: cpu, result: .ok, a: cpu)
@@ -56,8 +56,8 @@ extension Hypervisor {
     /// `cpu_reset_address` in real mode (CS base = address & ~0xffff, IP = address & 0xffff).
     func resetCPU(_ cpu: CPUID, address: UInt64) {
         let p = perCPU[cpu]
+        suspendedCPUs.remove(cpu)
         machine.run(on: cpu) {
-            p.suspended = false
             p.waitForSIPI = false
             machine.advance(machine.cost.ipi)
             record(HypervisorTrace.reset, cpu: cpu, result: .ok, a: cpu, b: (address & ~0xffff).traceBits, c: (address & 0xffff).traceBits)

@@ -61,6 +61,13 @@ public enum IoctlPayload: Hashable, Sendable {
     case cellLoad(CellSelector, [PreloadImage])
 }
 
+/// What `stat` finds at a sysfs path.
+public enum SysfsEntry: Hashable, Sendable {
+    case directory
+    /// An attribute: `readable` if it has a `show` method, `writable` if it has `store`.
+    case attribute(readable: Bool, writable: Bool)
+}
+
 /// One CPU as `jhsim cpus` shows it, gathered from every layer.
 public struct CPUStatus: Hashable, Sendable, Codable {
     public var cpu: Int
@@ -152,6 +159,18 @@ public protocol JailhouseBox: AnyObject {
     func sysfsRead(_ path: String) throws(Errno) -> String
     /// A sysfs directory listing (any order).
     func sysfsList(_ path: String) throws(Errno) -> [String]
+    /// What is at a sysfs path: a directory or an attribute (with its read and write
+    /// methods), nil when nothing is.
+    func sysfsEntry(_ path: String) -> SysfsEntry?
+    /// A sysfs write, like `write(2)` on the opened attribute: the attribute's `store`
+    /// method gets `value`. Returns nil on success, else the errno.
+    func sysfsWrite(_ path: String, _ value: String) -> Errno?
+    /// Issues one ioctl on `/dev/jailhouse` from a real program outside the simulation
+    /// (through libjhsim-preload): a fresh process named `processName` whose memory
+    /// `memory` reads, so the driver's `copy_from_user` of `argument` and of every
+    /// pointer in it reads the real program's bytes. Returns 0 or -errno.
+    func outsideIoctl(request: UInt32, argument: UInt64, processName: String,
+                      memory: @escaping (UInt64, Int) -> [UInt8]?) throws(SimulationHang) -> Int64
     /// Admin CPU hotplug (`echo 0|1 > /sys/devices/system/cpu/cpuN/online`).
     func setCPU(_ cpu: Int, online: Bool) -> Errno?
     func cpuStatus(_ cpu: Int) -> CPUStatus

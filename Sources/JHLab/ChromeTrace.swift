@@ -48,7 +48,7 @@ public enum ChromeTrace {
         }
         for r in session.records {
             ev.append(.object([
-                ("name", .string("jhsim " + r.commandLine)), ("cat", .string("command")), ("ph", .string("X")),
+                ("name", .string(r.displayLine)), ("cat", .string("command")), ("ph", .string("X")),
                 ("ts", us(r.start)), ("dur", micro((r.end - r.start).nanoseconds)), ("pid", .int(1)), ("tid", .int(0)),
                 ("args", .object([("result", .string(r.outcome.errno?.name ?? "0"))])),
             ]))

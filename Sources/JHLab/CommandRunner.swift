@@ -1,5 +1,6 @@
 import Foundation
 import JHABI
+import JHConfig
 import JHMachine
 
 /// What running one command printed and returned.
@@ -64,15 +65,82 @@ public struct LabCommandRunner: Sendable {
     /// in JHFaults, which sits above JHLab, so they are handed in (JHFaults'
     /// `LabCommandRunner.withFaultTools()`) rather than imported; nil leaves only `list`.
     public var faultTools: FaultTools?
+    /// The language of explanations (`--lang`, else LC_ALL/LC_MESSAGES/LANG).
+    public var language: Narration.Language = .en
 
     /// Runs `jhsim faults ARGS…` (ARGS without `faults`) with this runner's factory and
     /// environment; `progress` is the live terminal sink, nil when there is none.
     public typealias FaultTools = @Sendable (_ args: [String], _ runner: LabCommandRunner,
                                              _ progress: ((String) -> Void)?) -> CommandResult
 
+    /// Where libjhsim-preload.so is (next to the jhsim binary), for `exec` and
+    /// `preload-path`; nil when it is not there.
+    public var preloadLibrary: String?
+    /// The jhsim binary itself, handed to the library as `JHSIM_BIN`.
+    public var executable: String?
+
     public init(factory: BoxFactory, environment: LabEnvironment) {
         self.factory = factory
         self.environment = environment
+    }
+
+    /// What `jhsim exec -- COMMAND…` runs: the command, found on `PATH` like a shell does,
+    /// with the library preloaded and the lab selected.
+    public struct ExecPlan: Hashable, Sendable {
+        public var arguments: [String]
+        /// The whole environment of the command.
+        public var environment: [String: String]
+    }
+
+    /// Either the command to run or what to print instead.
+    public enum ExecOutcome: Hashable, Sendable {
+        case run(ExecPlan)
+        case finish(CommandResult)
+    }
+
+    /// Parses `exec [--lab DIR] [--fault RULE]… [--] COMMAND…` into the command and its
+    /// environment, or the result to print instead (usage, `--help`, no library).
+    public func execPlan(_ argv: [String]) -> ExecOutcome {
+        var out = Output()
+        do {
+            let g = try GlobalOptions.extract(argv)
+            guard g.args.first == "exec" else { throw UsageError(message: "not an exec command") }
+            var command = Array(g.args.dropFirst())
+            if command.first == "--help" || command.first == "-h" {
+                out.out(Help.usage("exec") ?? "")
+                return .finish(CommandResult(stdout: out.stdout, status: 0))
+            }
+            if command.first == "--" { command.removeFirst() }
+            guard !command.isEmpty else { throw UsageError(message: "usage: jhsim exec [--lab DIR] [--fault RULE]... -- COMMAND [ARG]...") }
+            guard g.caps == nil else {
+                throw UsageError(message: "exec runs a real program, which has its own credentials; --caps applies to jhsim's commands")
+            }
+            for f in g.faults {
+                do { _ = try FaultRule(parsing: f, catalog: factory.faultCatalog) } catch {
+                    throw UsageError(message: "bad --fault rule: \(error.message)")
+                }
+            }
+            let library = try preloadPath()
+            var env = environment.variables
+            let others = (env["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == " " || $0 == ":" }).map(String.init)
+                .filter { $0 != library }
+            env["LD_PRELOAD"] = ([library] + others).joined(separator: " ")
+            env["JHSIM_LAB"] = labDirectory(g)
+            if let executable { env["JHSIM_BIN"] = executable }
+            if !g.faults.isEmpty { env["JHSIM_FAULT"] = g.faults.joined(separator: " ") }
+            return .run(ExecPlan(arguments: command, environment: env))
+        } catch {
+            _ = report(error, &out)
+            return .finish(CommandResult(stdout: out.stdout, stderr: out.stderr, status: 1))
+        }
+    }
+
+    /// The library's path, or why there is none.
+    func preloadPath() throws(LabError) -> String {
+        guard let lib = preloadLibrary, FileManager.default.fileExists(atPath: lib) else {
+            throw LabError("libjhsim-preload.so is not next to the jhsim binary\(preloadLibrary.map { " (\($0))" } ?? ""); build it with `swift build`")
+        }
+        return lib
     }
 
     public func run(_ argv: [String]) -> CommandResult {
@@ -92,12 +160,21 @@ public struct LabCommandRunner: Sendable {
     func run(_ argv: [String], _ out: inout Output) -> Int32 {
         do {
             var global = try GlobalOptions.extract(argv)
-            return try dispatch(&global, &out)
-        } catch let e as UsageError {
+            var me = self
+            me.language = global.lang ?? Narration.Language.from(environment: environment.variables)
+            return try me.dispatch(&global, &out)
+        } catch {
+            return report(error, &out)
+        }
+    }
+
+    /// Prints an error the way every command does; returns the exit status.
+    func report(_ error: any Error, _ out: inout Output) -> Int32 {
+        do { throw error } catch let e as UsageError {
             out.err("jhsim: \(e.message)\n")
             out.err("Try 'jhsim --help' for more information.\n")
             // Like tools/jailhouse.c, a usage error exits with status 1.
-            return 1
+            return Help.usageStatus
         } catch let e as LabError {
             out.err("jhsim: \(e.message)\n")
             return 1
@@ -115,14 +192,21 @@ public struct LabCommandRunner: Sendable {
         var faults: [String] = []
         /// `--caps TEXT`: run the command's process with these capabilities.
         var caps: String?
+        /// `--lang en|zh`: the language of explanations.
+        var lang: Narration.Language?
 
         /// Pulls `--lab DIR` and `--fault RULE` (also `--x=value`) out of any position,
-        /// except right after `-s/--string`, whose value is free text.
+        /// except right after `-s/--string`, whose value is free text, and after `--`,
+        /// behind which `exec`'s command keeps its own options.
         static func extract(_ argv: [String]) throws(UsageError) -> GlobalOptions {
             var g = GlobalOptions(args: [])
             var i = 0
             while i < argv.count {
                 let a = argv[i]
+                if a == "--" {
+                    g.args += argv[i...]
+                    break
+                }
                 if a == "-s" || a == "--string" {
                     g.args.append(a)
                     if i + 1 < argv.count { g.args.append(argv[i + 1]) }
@@ -136,6 +220,18 @@ public struct LabCommandRunner: Sendable {
                     default: g.faults.append(argv[i + 1])
                     }
                     i += 2; continue
+                }
+                if a == "--lang" || a.hasPrefix("--lang=") {
+                    let v: String
+                    if a == "--lang" {
+                        guard i + 1 < argv.count else { throw UsageError(message: "option --lang needs a value: en or zh") }
+                        v = argv[i + 1]; i += 2
+                    } else {
+                        v = String(a.dropFirst(7)); i += 1
+                    }
+                    guard let l = Narration.Language(rawValue: v) else { throw UsageError(message: "unknown language '\(v)'; valid: en, zh") }
+                    g.lang = l
+                    continue
                 }
                 if a.hasPrefix("--caps=") { g.caps = String(a.dropFirst(7)); i += 1; continue }
                 if a.hasPrefix("--lab=") { g.lab = String(a.dropFirst(6)); i += 1; continue }
@@ -167,15 +263,24 @@ public struct LabCommandRunner: Sendable {
     func dispatch(_ g: inout GlobalOptions, _ out: inout Output) throws -> Int32 {
         guard let cmd = g.args.first else {
             out.err(Help.main)
-            return 2
+            return Help.usageStatus
+        }
+        if cmd == "exec" {
+            // Reached only in-process (tests): the binary runs the plan itself.
+            switch execPlan(g.args) {
+            case .finish(let r): out.out(r.stdout); out.err(r.stderr); return r.status
+            case .run: throw LabError("exec replaces the jhsim process; it runs only from the jhsim binary")
+            }
         }
         if Self.asksForHelp(g.args.dropFirst()), let usage = Help.usage(cmd) {
             out.out(usage)
             return 0
         }
         switch cmd {
-        case "--help", "-h", "help":
+        case "--help", "-h":
             out.out(Help.main); return 0
+        case "help":
+            out.out(try Help.help(g.args.dropFirst())); return 0
         case "--version", "-V":
             out.out("jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)\n"); return 0
         case "lab":
@@ -184,17 +289,23 @@ public struct LabCommandRunner: Sendable {
             return try faultsCommand(Array(g.args.dropFirst()), g, &out)
         case "quirks":
             return try quirksCommand(Array(g.args.dropFirst()), g, &out)
+        case "preload-path":
+            guard g.args.count == 1 else { throw UsageError(message: "preload-path takes no arguments") }
+            out.out(try preloadPath() + "\n")
+            return 0
         case "draw" where g.args.dropFirst().first == "states":
             return try drawStates(Array(g.args.dropFirst(2)), &out)
         case "run":
             return try runScenarioCommand(Array(g.args.dropFirst()), g, &out)
         case "demo":
             guard g.args.count == 1 else { throw UsageError(message: "demo takes no arguments") }
-            return Demo.run(factory: factory, &out)
-        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw":
+            return Demo.run(factory: factory, language: language, &out)
+        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw", "dmesg":
             return try labMachineCommand(g, &out)
+        case "config":
+            throw UsageError(message: "`jhsim config` is parsed by the jhsim binary; run it there")
         default:
-            throw UsageError(message: "unknown command '\(cmd)'")
+            throw UsageError(message: "unknown command '\(cmd)'\(NearMiss.hint(for: cmd, among: Help.commands))")
         }
     }
 
@@ -278,8 +389,10 @@ public struct LabCommandRunner: Sendable {
             for (i, c) in record.commands.enumerated() {
                 let r = session.records[i]
                 let res = r.outcome.hang != nil ? " → never returns (hang)" : r.outcome.errno.map { " → \($0.name)" } ?? ""
-                let faults = c.faults.isEmpty ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
-                out.out("  \(i + 1). jhsim \(c.commandLine)\(res)\(faults)\n")
+                // Labs made before the command line kept its --fault rules list them apart.
+                let faults = c.faults.isEmpty || c.commandLine.contains("--fault")
+                    ? "" : "  (faults: \(c.faults.joined(separator: ", ")))"
+                out.out("  \(i + 1). \(c.displayLine)\(res)\(faults)\n")
             }
             return 0
         default:
@@ -332,7 +445,12 @@ public struct LabCommandRunner: Sendable {
             let (session, _) = try loadSession(st)
             let before = session.log.count
             let ctx = MachineContext(factory: factory, baseDirectory: environment.currentDirectory, runner: self)
-            let line = g.args.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
+            // The command as typed, minus --lab: the trace header and `lab info` show the
+            // --fault and --caps it ran with.
+            var words = g.args
+            for f in g.faults { words += ["--fault", f] }
+            if let caps = g.caps { words += ["--caps", caps] }
+            let line = words.map(ScenarioLexer.quoteIfNeeded).joined(separator: " ")
             let status = try ctx.execute(parsed, faults: g.faults, signalAfter: nil, commandLine: line, caps: g.caps,
                                          session: session, &out)
             if session.log.count != before { try save(session, st) }
@@ -353,7 +471,7 @@ public struct LabCommandRunner: Sendable {
         }
         guard args == ["list"] else {
             throw UsageError(message: faultTools == nil ? "usage: jhsim faults list"
-                             : "usage: jhsim faults list|sweep|campaign|shrink|run (see jhsim faults --help)")
+                             : "usage: jhsim faults list|sweep|campaign|shrink|run|merge (see jhsim faults --help)")
         }
         var rows: [[String]] = []
         for s in factory.faultCatalog {
@@ -391,15 +509,23 @@ public struct LabCommandRunner: Sendable {
     func drawStates(_ args: [String], _ out: inout Output) throws -> Int32 {
         var rest = ArraySlice(args)
         var file: String? = nil
+        var format: String? = nil
         while let a = rest.popFirst() {
             switch a {
             case "-o", "--output":
                 guard let v = rest.popFirst() else { throw UsageError(message: "option \(a) needs a file") }
                 file = v
-            default: throw UsageError(message: "unknown argument '\(a)' for draw states")
+            case "--format":
+                guard let v = rest.popFirst(), v == "dot" || v == "svg" else {
+                    throw UsageError(message: "--format takes dot or svg")
+                }
+                format = v
+            default: throw UsageError(message: "unknown argument '\(a)' for draw states; valid: --format dot|svg, -o FILE")
             }
         }
-        let dot = StatesDOT.render()
+        // An .svg output file asks for SVG; otherwise DOT, as before.
+        let svg = (format ?? (file?.lowercased().hasSuffix(".svg") == true ? "svg" : "dot")) == "svg"
+        let dot = svg ? StatesDOT.renderSVG() : StatesDOT.render()
         if let file {
             try write(dot, to: absolute(file))
         } else {
@@ -432,8 +558,13 @@ public struct LabCommandRunner: Sendable {
         var rest = ArraySlice(args)
         var file: String? = nil
         var trace = false, json = false, inLab = false
+        var profile: String? = nil
         while let a = rest.popFirst() {
             switch a {
+            case "--profile":
+                guard let v = rest.popFirst() else { throw UsageError(message: "option --profile needs a value: upstream or fixed") }
+                guard Profile.named(v) != nil else { throw UsageError(message: "unknown profile '\(v)'; valid profiles: upstream, fixed") }
+                profile = v
             case "--trace": trace = true
             case "--json": json = true
             case "--in-lab": inLab = true
@@ -443,12 +574,16 @@ public struct LabCommandRunner: Sendable {
                 file = a
             }
         }
-        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]") }
+        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]") }
+        if profile != nil && inLab {
+            throw UsageError(message: "--profile cannot be combined with --in-lab: the lab keeps the profile it was made with")
+        }
         let path = absolute(file)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw LabError("cannot read scenario \(file)")
         }
-        let scenario = try Scenario.parse(text, file: file, factory: factory)
+        var scenario = try Scenario.parse(text, file: file, factory: factory)
+        if let profile { scenario.parameters.profile = profile }
         let base = (path as NSString).deletingLastPathComponent
         let st: LabStore? = inLab ? store(g) : nil
         func go(_ out: inout Output) throws -> Int32 {

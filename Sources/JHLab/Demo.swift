@@ -62,11 +62,74 @@ public enum Demo {
     say Try it yourself: jhsim lab init && jhsim enable && jhsim cell create tiny-demo && jhsim trace --explain
     """
 
-    static func run(factory: BoxFactory, _ out: inout Output) -> Int32 {
+    /// The same tour in Chinese (`jhsim demo --lang zh`, or a zh locale): the same
+    /// commands, narrated with the seed walkthrough's words.
+    public static let scriptZH = """
+    # 导览。下面每条都是真实的 jhsim 命令；`jhsim lab init` 之后可以自己逐条运行、继续探索。
+    machine cpus=4 seed=0 profile=upstream executor=inline
+    say == 1. 一台 4 个 CPU 的 Linux 机器。Jailhouse 还没有启用：所有 CPU 都归 Linux。
+    cpus
+    say
+    say == 2. 用内置的 qemu-x86 系统配置启用 hypervisor。Linux 继续运行，
+    say    但从现在起是作为根单元 "QEMU-VM" 运行在 Jailhouse 之上。
+    enable
+    expect ok
+    explain
+    cell list
+    say
+    say == 3. 创建单元 tiny-demo。它要 CPU 2，所以驱动先通过 CPU 热插拔让 CPU 2
+    say    从 Linux 下线，再请 hypervisor 把它交给这个单元。
+    cell create tiny-demo
+    expect ok
+    explain
+    cpus
+    cell list
+    say
+    say == 4. 启动它。它的 CPU 不再停着，开始运行 inmate（单元里的程序）。
+    cell start tiny-demo
+    expect ok
+    cell list
+    say
+    say == 5. linux-x86-demo 要 CPU 2-3，可 CPU 2 已经不归根单元了：
+    say    驱动在动任何东西之前就拒绝了。
+    cell create linux-x86-demo
+    expect errno EBUSY
+    explain
+    say
+    say == 6. apic-demo（CPU 3）有主动通信区：hypervisor 停掉它之前必须先问 inmate。
+    say    我们用 `locking` inmate 启动它（和上游的 apic-demo 一样），它会锁住配置，
+    say    第一次请求时说"不"。
+    cell create apic-demo
+    expect ok
+    cell start apic-demo --inmate locking
+    expect ok
+    cell destroy apic-demo
+    expect errno EPERM
+    explain
+    cell list
+    cell destroy apic-demo
+    expect ok
+    say
+    say == 7. 销毁 tiny-demo：CPU 2 回到根单元，Linux 让它重新上线。
+    cell destroy tiny-demo
+    expect ok
+    explain
+    cpus
+    say
+    say == 8. 关闭 hypervisor：Linux 又直接运行在硬件上了。
+    disable
+    expect ok
+    cpus
+    say
+    say 自己试试：jhsim lab init && jhsim enable && jhsim cell create tiny-demo && jhsim trace --explain --lang zh
+    """
+
+    static func run(factory: BoxFactory, language: Narration.Language = .en, _ out: inout Output) -> Int32 {
         do {
-            let scenario = try Scenario.parse(script, file: "demo", factory: factory)
+            let scenario = try Scenario.parse(language == .zh ? scriptZH : script, file: "demo", factory: factory)
             let session = try LabSession(parameters: scenario.parameters, factory: factory)
-            let runner = LabCommandRunner(factory: factory, environment: LabEnvironment(currentDirectory: "/"))
+            var runner = LabCommandRunner(factory: factory, environment: LabEnvironment(currentDirectory: "/"))
+            runner.language = language
             let sr = ScenarioRunner(factory: factory, baseDirectory: "/", commandRunner: runner, showProgress: false)
             return sr.run(scenario, session: session, extraFaults: [], &out, json: false)
         } catch {

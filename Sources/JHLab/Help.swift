@@ -1,8 +1,16 @@
-/// Usage text of the learner-facing commands.
+import JHConfig
+
+/// Help texts of the learner-facing commands: `jhsim --help`, `jhsim help COMMAND` and
+/// `jhsim COMMAND --help` all print from here, so the binary and the in-process runner
+/// say the same thing.
 public enum Help {
-    /// The `lab init` synopsis, shared by this help and the argument-parser front end.
+    /// The `lab init` synopsis, shared by the main help and `lab --help`.
     public static let labInit =
         "lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--cost NAME=NS]... [--force]"
+
+    /// The exit status of every usage error (unknown command or option, a missing or bad
+    /// argument), as in tools/jailhouse.c.
+    public static let usageStatus: Int32 = 1
 
     static let main = """
     Usage: jhsim COMMAND [ARGS] [--lab DIR] [--fault RULE]... [--caps TEXT]
@@ -33,30 +41,91 @@ public enum Help {
       cpu online|offline N           admin CPU hotplug
       cpus [--json]                  every CPU as Linux, the driver and the hypervisor see it
       inmate {ID|[--name] NAME} KIND choose how a cell's inmate behaves
+      dmesg                          the simulated kernel log (printk ring)
       trace [--last N|--all] [--explain] [--chrome FILE.json]
       draw timeline [-o FILE.svg]    CPU ownership over virtual time
-      draw states [-o FILE.dot]      hotplug and cell state machines (Graphviz)
-      run SCENARIO [--trace] [--json] [--in-lab]
+      draw html [-o FILE.html]       an offline page that walks the trace step by step
+      draw states [--format dot|svg] [-o FILE]  hotplug and cell state machines
+      run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]
       demo                           the guided tour (no files needed)
       faults list                    every fault site, for --fault
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
       quirks                         upstream quirks and whether the lab's profile has them
-      config ...                     check, show, build configurations
-      --version, --help
+      config list|check|show|build|synth  built-in and binary configurations
+      bench churn|sweep              measure the simulator (Docs/benchmarks.md)
+      exec [--] COMMAND [ARG]...     run a real program (the real `jailhouse`, chcpu, a shell)
+                                     on the lab through libjhsim-preload (Docs/real-tool.md)
+      preload-path                   where libjhsim-preload.so is, for LD_PRELOAD
+      help [COMMAND], --version, --help
 
     --fault 'SITE[:cpu=N][:state=S][:nth=N][:errno=E]' (repeatable) injects a failure
     into a command that runs the machine, e.g. --fault 'cpu_down:cpu=3:nth=1:errno=EBUSY'.
     --caps TEXT runs the command's process with these capabilities (libcap text, e.g. '=').
+    `jhsim help COMMAND` (or `jhsim COMMAND --help`) describes one command and its options.
+    Usage errors exit with status 1, like the real tool.
 
     """
 
-    /// Usage lines per command, for `jhsim COMMAND --help`.
+    /// The commands `help COMMAND` knows, for "did you mean".
+    static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "trace",
+                           "draw", "run", "demo", "faults", "quirks", "config", "bench", "exec", "preload-path", "help"]
+
+    static let labOption = "  --lab DIR        the lab to use (default $JHSIM_LAB, else ./.jhsim)\n"
+    static let machineOptions = labOption + """
+      --fault RULE     make one primitive fail during this command (repeatable; `jhsim faults list`);
+                       RULE is SITE[:cpu=N][:state=S][:nth=N][:after=N][:count=N][:prob=P][:errno=E]
+      --caps TEXT      run the command's process with these capability sets (libcap text, e.g. '=')
+
+    """
+
+    /// The help of one command, for `jhsim help COMMAND` and `jhsim COMMAND --help`.
     static func usage(_ command: String) -> String? {
         switch command {
-        case "lab": "usage: jhsim \(labInit)\n       jhsim lab reset\n       jhsim lab info\n"
-        case "enable": "usage: jhsim enable [SYSCONFIG]\n  Without SYSCONFIG, a 4-CPU lab uses the built-in qemu-x86 system config.\n"
-        case "disable": "usage: jhsim disable\n"
-        case "console": "usage: jhsim console [-f|--follow]\n"
+        case "lab": """
+            usage: jhsim \(labInit)
+                   jhsim lab reset
+                   jhsim lab info
+
+            A lab is a simulated machine that lives across invocations, saved in DIR/lab.json.
+              init       create a lab (refuses to replace one without --force)
+                --cpus N         1…4096 CPUs (default 4: the built-in qemu-x86 machine)
+                --seed S         the seed of every random choice (default 0)
+                --profile P      upstream (default: the driver's quirks as in e57d1eff) or fixed
+                --executor E     dispatch (default: vCPUs on Dispatch queues) or inline
+                --cost NAME=NS   override one cost of the model, in virtual nanoseconds (Docs/cost-model.md)
+                --force          replace an existing lab
+              reset      power-cycle: the same parameters, an empty command log
+              info       parameters, virtual clock, trace hash and the command log
+
+            Options:
+            \(labOption)
+            """
+        case "enable": """
+            usage: jhsim enable [SYSCONFIG]
+
+            JAILHOUSE_ENABLE: load the hypervisor with the system config SYSCONFIG (a file, or a
+            built-in name: `jhsim config list`). Without SYSCONFIG, a 4-CPU lab uses the built-in
+            qemu-x86. Linux keeps running, as the root cell.
+
+            Options:
+            \(machineOptions)
+            """
+        case "disable": """
+            usage: jhsim disable
+
+            JAILHOUSE_DISABLE: every cell must be gone; the hypervisor hands the CPUs back to Linux.
+
+            Options:
+            \(machineOptions)
+            """
+        case "console": """
+            usage: jhsim console [-f|--follow]
+
+            Print the hypervisor console. -f has nothing more to wait for in a simulation.
+
+            Options:
+            \(labOption)
+            """
         case "cell": """
             usage: jhsim cell create CELLCONFIG
                    jhsim cell list [--json]
@@ -66,14 +135,109 @@ public enum Help {
                    jhsim cell destroy {ID|[--name] NAME}
                    jhsim cell stats {ID|[--name] NAME}
 
+            As tools/jailhouse.c. CELLCONFIG is a file or a built-in name (`jhsim config list`).
+            A cell argument that parses as a non-negative number is an id; --name forces a name.
+              create     JAILHOUSE_CELL_CREATE: the driver takes the cell's CPUs from Linux
+              list       the cells as sysfs shows them; --json for a machine-readable array
+              load       JAILHOUSE_CELL_LOAD: -s loads a string (with its NUL), -a sets the address
+              start      JAILHOUSE_CELL_START; --inmate KIND chooses the inmate first (see `jhsim help inmate`)
+              shutdown   CELL_LOAD without images: stop the cell, park its CPUs
+              destroy    JAILHOUSE_CELL_DESTROY: CPUs and memory go back to Linux
+              stats      the cell's VM-exit counters
+
+            Options (list and stats take only --lab):
+            \(machineOptions)
             """
-        case "cpu": "usage: jhsim cpu online|offline N\n"
-        case "cpus": "usage: jhsim cpus [--json]\n"
-        case "inmate": "usage: jhsim inmate {ID|[--name] NAME} KIND\n"
-        case "trace": "usage: jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]\n"
-        case "draw": "usage: jhsim draw timeline [-o FILE.svg]\n       jhsim draw states [-o FILE.dot]\n"
-        case "run": "usage: jhsim run SCENARIO [--trace] [--json] [--in-lab]\n"
-        case "demo": "usage: jhsim demo\n"
+        case "cpu": """
+            usage: jhsim cpu online|offline N
+
+            Admin CPU hotplug: the write to /sys/devices/system/cpu/cpuN/online an administrator
+            does by hand. On x86, CPU 0 has no such file.
+
+            Options:
+            \(machineOptions)
+            """
+        case "cpus": """
+            usage: jhsim cpus [--json]
+
+            One row per CPU: Linux's online and hotplug state, the owning cell, the hypervisor's
+            state of the CPU and whether it failed.
+              --json     an array of objects instead of the table
+
+            Options:
+            \(labOption)
+            """
+        case "inmate": """
+            usage: jhsim inmate {ID|[--name] NAME} KIND
+
+            Choose how the program inside a cell (its inmate) behaves from its next start:
+              passive, cooperative, locking, unresponsive, crashing, comm-rev-mismatch
+
+            Options:
+            \(machineOptions)
+            """
+        case "dmesg": """
+            usage: jhsim dmesg
+
+            The simulated kernel log (printk ring buffer) since the lab booted, as `dmesg`
+            prints it: "Created Jailhouse cell …", "smpboot: CPU 2 is now offline", ….
+
+            Options:
+            \(labOption)
+            """
+        case "trace": """
+            usage: jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]
+
+            The steps of the last command, with virtual timestamps.
+              --last N         the last N commands
+              --all            every command since the lab booted
+              --explain        narrate each step and name the C function it mirrors
+              --chrome FILE    write the whole run in Chrome's trace format (opens in Perfetto)
+
+            Options:
+            \(labOption)
+            """
+        case "draw": """
+            usage: jhsim draw timeline [-o FILE.svg]
+                   jhsim draw html [-o FILE.html]
+                   jhsim draw states [--format dot|svg] [-o FILE]
+
+              timeline   CPU ownership over virtual time as SVG, one column per command
+              html       one self-contained page (opens offline in any browser): the CPU lanes,
+                         and a step control that walks the trace with each step's explanation,
+                         its C function, the cell list and offlined_cpus at that step
+                         (FILE.html#step=N opens it at step N)
+              states     the CPU hotplug and cell state machines, as Graphviz DOT (default)
+                         or as SVG (--format svg, or an -o file ending in .svg): no Graphviz needed
+              -o FILE    write to FILE instead of standard output
+
+            Options (timeline and html):
+            \(labOption)
+            """
+        case "run": """
+            usage: jhsim run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]
+
+            Run a scenario (commands one per line, plus expect/say/signal/explain lines; see
+            Docs/cli.md) on a fresh machine and print its transcript.
+              --profile P  run on this quirk profile, whatever the scenario's `machine` line says
+              --trace      print the trace of every command after the transcript
+              --json       print a summary object instead of the transcript
+              --in-lab     run on the lab (and save it) instead of a fresh machine
+              --fault RULE add a fault rule to every command of the scenario
+            Exit status: 0 when every command and expectation held; 1 at the first failed
+            expectation, or at the first command that fails without an `expect errno` or
+            `expect status` line checking it, or for a usage error.
+
+            Options:
+            \(labOption)
+            """
+        case "demo": """
+            usage: jhsim demo
+
+            The guided tour on the built-in 4-CPU machine: enable, create, start, refuse,
+            consent, destroy, disable, with the key steps explained. Needs no lab and no files.
+
+            """
         case "faults": """
             usage: jhsim faults list
                    jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
@@ -82,10 +246,65 @@ public enum Help {
                    jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
               Without SCENARIO: the built-in create/start/load/destroy/disable scenario.
               Exit status: 0 clean, 1 usage, 2 invariant violation, 3 hang, 4 expectation failed, 5 trap (--isolate).
+              Details: Docs/fault-injection.md.
 
             """
-        case "quirks": "usage: jhsim quirks\n"
+        case "quirks": """
+            usage: jhsim quirks
+
+            The upstream driver's quirks (the gaps jhsim reproduces) and whether the lab's
+            profile has them; without a lab, both profiles.
+
+            Options:
+            \(labOption)
+            """
+        case "config": """
+            usage: jhsim config list
+                   jhsim config check FILE...
+                   jhsim config show FILE [--format text|json|yaml]
+                   jhsim config build SOURCE -o FILE [--force]
+                   jhsim config synth --cpus N [--cells K] [--max-cells M] [--yaml] [-o DIR]
+
+            Built-in names (`jhsim config list`) work wherever a config file goes.
+            `jhsim config SUB --help` describes each subcommand's options.
+
+            """
+        case "bench": """
+            usage: jhsim bench churn [--cpus N] [--cell-cpus K] [--cycles M | --seconds S]
+                                     [--executor dispatch|inline] [--processes P]
+                                     [--trace off|hash|full] [--json]
+                   jhsim bench sweep SCENARIO [--json]
+
+            Measures the simulator itself (wall clock never enters a run). `jhsim bench --help`
+            describes every option; Docs/benchmarks.md explains every figure.
+
+            """
+        case "help": """
+            usage: jhsim help [COMMAND]
+
+            Without COMMAND, every command in one screen; with it, that command and its options.
+
+            """
+        case "exec": """
+            usage: jhsim exec [--lab DIR] [--fault RULE]... [--] COMMAND [ARG]...
+              Runs COMMAND with libjhsim-preload.so preloaded and the lab selected: its
+              /dev/jailhouse and the simulated sysfs (/sys/devices/jailhouse,
+              /sys/devices/system/cpu) are the lab's. --fault rules apply to each ioctl
+              and sysfs write it makes (JHSIM_FAULT).
+
+            """
+        case "preload-path": "usage: jhsim preload-path\n"
         default: nil
         }
+    }
+
+    /// `jhsim help [COMMAND]`.
+    static func help(_ args: ArraySlice<String>) throws(UsageError) -> String {
+        guard let command = args.first else { return main }
+        guard args.count == 1 else { throw UsageError(message: "usage: jhsim help [COMMAND]") }
+        guard let text = usage(command) else {
+            throw UsageError(message: "no help for '\(command)': there is no such command\(NearMiss.hint(for: command, among: commands))")
+        }
+        return text
     }
 }

@@ -17,6 +17,13 @@ public enum LabAction: Hashable, Sendable, Codable {
     case cpuHotplug(cpu: Int, online: Bool)
     /// Chooses how a cell's inmate behaves before it is started.
     case inmate(cell: CellSelector, kind: String)
+    /// An ioctl a real program issued on `/dev/jailhouse` through libjhsim-preload: the
+    /// request number and argument as it passed them, its process name, and every read
+    /// the driver made of its memory, in order, so a replay sees the same bytes.
+    case outsideIoctl(request: UInt32, argument: UInt64, process: String, reads: [OutsideRead])
+    /// A real program's `write(2)` to a sysfs attribute through libjhsim-preload
+    /// (`echo 0 > /sys/devices/system/cpu/cpu2/online`, `chcpu -d 2`).
+    case sysfsWrite(path: String, value: String)
 
     /// The ioctl this action issues, if it issues one.
     public var ioctl: IoctlCommand? {
@@ -27,8 +34,20 @@ public enum LabAction: Hashable, Sendable, Codable {
         case .cellLoad, .cellShutdown: .cellLoad
         case .cellStart: .cellStart
         case .cellDestroy: .cellDestroy
-        case .cpuHotplug, .inmate: nil
+        case .outsideIoctl(let request, _, _, _): IoctlCommand(rawValue: request)
+        case .cpuHotplug, .inmate, .sysfsWrite: nil
         }
+    }
+}
+
+/// One `copy_from_user` the driver made of a real program's memory: where, how much, and
+/// the bytes it got (nil when the range was unmapped there and the copy faulted).
+public struct OutsideRead: Hashable, Sendable, Codable {
+    public var address: UInt64
+    public var count: Int
+    public var bytes: Data?
+    public init(address: UInt64, count: Int, bytes: Data?) {
+        self.address = address; self.count = count; self.bytes = bytes
     }
 }
 
@@ -44,12 +63,19 @@ public struct LoggedCommand: Hashable, Sendable, Codable {
     public var commandLine: String
     /// The issuing process's capabilities (`--caps`, libcap text); nil = privileged.
     public var caps: String?
+    /// Issued by a real program through libjhsim-preload: `commandLine` is that program's
+    /// own argv (`jailhouse cell list`), shown without a `jhsim` in front.
+    public var viaPreload: Bool?
+
+    /// The command line as a learner would have typed it.
+    public var displayLine: String { viaPreload == true ? commandLine : "jhsim " + commandLine }
 
     public init(action: LabAction, faults: [String] = [], signalAfterNanoseconds: UInt64? = nil, commandLine: String,
-                caps: String? = nil) {
+                caps: String? = nil, viaPreload: Bool = false) {
         self.action = action; self.faults = faults
         self.signalAfterNanoseconds = signalAfterNanoseconds; self.commandLine = commandLine
         self.caps = caps
+        self.viaPreload = viaPreload ? true : nil
     }
 }
 
@@ -59,7 +85,10 @@ public struct ActionOutcome: Hashable, Sendable {
     public var result: Int64
     /// Set when the machine stopped a wait that could never end.
     public var hang: String?
+    /// The command's own `--fault` rules (as given) that never fired.
+    public var unfiredFaults: [String] = []
     public var errno: Errno? { hang == nil ? Errno.fromReturn(result) : nil }
+    public init(result: Int64, hang: String? = nil) { self.result = result; self.hang = hang }
 }
 
 /// The slice of the trace and the machine state one command produced: what `trace
@@ -75,4 +104,9 @@ public struct CommandRecord: Hashable, Sendable {
     public var outcome: ActionOutcome
     /// Every CPU after the command ended.
     public var cpusAfter: [CPUStatus]
+    /// Issued by a real program through libjhsim-preload (see `LoggedCommand.viaPreload`).
+    public var viaPreload = false
+
+    /// The command line as a learner would have typed it.
+    public var displayLine: String { viaPreload ? commandLine : "jhsim " + commandLine }
 }

@@ -57,18 +57,42 @@ public final class LabSession {
 
     /// Runs one command on the box and appends it to the log.
     /// - Throws: `FaultRuleError` for a rule that does not parse (nothing runs then).
+    /// - Parameter outsideMemory: for a live `.outsideIoctl`, the real program's memory;
+    ///   the reads the driver makes of it are logged with the command. Nil replays the
+    ///   logged reads.
     @discardableResult
-    public func perform(_ command: LoggedCommand) throws(FaultRuleError) -> ActionOutcome {
+    public func perform(_ command: LoggedCommand,
+                        outsideMemory: ((UInt64, Int) -> [UInt8]?)? = nil) throws(FaultRuleError) -> ActionOutcome {
+        var command = command
         let rules = try parseFaults(command.faults)
         let m = machine
         m.wait(until: m.horizon)
         let firstSeq = m.trace.recordedCount
         let start = m.now
-        m.record(LabTrace.command, text: command.commandLine)
+        // A real program's request (libjhsim-preload) is told apart from a jhsim command,
+        // so its line is shown as the program's own argv.
+        m.record(command.viaPreload == true ? LabTrace.program : LabTrace.command, text: command.commandLine)
         var injector = armedFaults
+        let ownRules = injector.rules.count..<(injector.rules.count + rules.count)
         for r in rules { injector.add(r) }
         m.faults = injector
-        let outcome = execute(command)
+        var outcome: ActionOutcome
+        if case .outsideIoctl(let request, let argument, let process, _) = command.action, let outsideMemory {
+            var reads: [OutsideRead] = []
+            outcome = callIoctl { () throws(SimulationHang) in
+                try box.outsideIoctl(request: request, argument: argument, processName: process) { address, count in
+                    let bytes = outsideMemory(address, count)
+                    reads.append(OutsideRead(address: address, count: count, bytes: bytes.map { Data($0) }))
+                    return bytes
+                }
+            }
+            command.action = .outsideIoctl(request: request, argument: argument, process: process, reads: reads)
+        } else {
+            outcome = execute(command)
+        }
+        // A rule of this command that never fired points at a typo or a site the command
+        // does not reach; say so rather than let the run look fault-free by accident.
+        outcome.unfiredFaults = zip(ownRules, command.faults).filter { m.faults.fired[$0.0] == 0 }.map(\.1)
         armedFaults = m.faults
         armedFaults.removeLast(rules.count)
         m.faults = FaultInjector()
@@ -82,19 +106,24 @@ public final class LabSession {
         records.append(CommandRecord(
             index: records.count, commandLine: command.commandLine, firstSeq: firstSeq,
             endSeq: m.trace.recordedCount, start: start, end: m.now, outcome: outcome,
-            cpusAfter: (0..<parameters.cpus).map(box.cpuStatus)))
+            cpusAfter: (0..<parameters.cpus).map(box.cpuStatus), viaPreload: command.viaPreload == true))
         return outcome
+    }
+
+    /// Runs one ioctl; a simulated hang becomes the outcome's `hang`.
+    private func callIoctl(_ ioctl: () throws(SimulationHang) -> Int64) -> ActionOutcome {
+        do {
+            return ActionOutcome(result: try ioctl())
+        } catch {
+            // On hardware the ioctl never returns; there is no result to report.
+            return ActionOutcome(result: 0, hang: error.description)
+        }
     }
 
     private func execute(_ command: LoggedCommand) -> ActionOutcome {
         let signal = command.signalAfterNanoseconds.map { VirtualDuration.ns($0) }
         func call(_ cmd: IoctlCommand, _ payload: IoctlPayload) -> ActionOutcome {
-            do {
-                return ActionOutcome(result: try box.ioctl(cmd, payload, signalAfter: signal, credentials: command.caps))
-            } catch {
-                // On hardware the ioctl never returns; there is no result to report.
-                return ActionOutcome(result: 0, hang: error.description)
-            }
+            callIoctl { () throws(SimulationHang) in try box.ioctl(cmd, payload, signalAfter: signal, credentials: command.caps) }
         }
         switch command.action {
         case .enable(let config): return call(.enable, .systemConfig(Array(config)))
@@ -116,6 +145,20 @@ public final class LabSession {
         case .cpuHotplug(let cpu, let online):
             if let e = box.setCPU(cpu, online: online) { return ActionOutcome(result: e.negated) }
             return ActionOutcome(result: 0)
+        case .sysfsWrite(let path, let value):
+            if let e = box.sysfsWrite(path, value) { return ActionOutcome(result: e.negated) }
+            return ActionOutcome(result: 0)
+        case .outsideIoctl(let request, let argument, let process, let reads):
+            // The logged reads, in order: a replay makes the same reads, so each finds its
+            // bytes; anything else faults, and the trace-hash check reports the mismatch.
+            var next = 0
+            return callIoctl { () throws(SimulationHang) in
+                try box.outsideIoctl(request: request, argument: argument, processName: process) { address, count in
+                    guard next < reads.count, reads[next].address == address, reads[next].count == count else { return nil }
+                    next += 1
+                    return reads[next - 1].bytes.map { Array($0) }
+                }
+            }
         }
     }
 

@@ -11,8 +11,10 @@ public enum LabTrace {
     public static let command = TraceKind(id: 0x4001, .user, "command", "{line:t}")
     public static let done = TraceKind(id: 0x4002, .user, "done", "{line:t}")
     public static let doneHang = TraceKind(id: 0x4003, .user, "done", "{line:t} (never returns)")
+    /// A real program's request through libjhsim-preload; the text is its own argv.
+    public static let program = TraceKind(id: 0x4004, .user, "program", "{line:t}")
 
-    public static let all: [TraceKind] = [command, done, doneHang]
+    public static let all: [TraceKind] = [command, done, doneHang, program]
 
     /// Every layer's catalog with its id range, lowest layer first.
     public static let catalogs: [(name: String, ids: ClosedRange<UInt16>, kinds: [TraceKind])] = [

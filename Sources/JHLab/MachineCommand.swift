@@ -1,5 +1,6 @@
 import Foundation
 import JHABI
+import JHConfig
 import JHMachine
 
 /// Where one `cell load` image comes from.
@@ -24,8 +25,10 @@ enum MachineCommand {
     case cpuHotplug(cpu: Int, online: Bool)
     case cpus(json: Bool)
     case inmate(CellSelector, String)
-    case trace(last: Int?, explain: Bool, chrome: String?)
+    case trace(last: Int?, explain: Bool, brief: Bool, chrome: String?)
     case drawTimeline(output: String?)
+    case drawHTML(output: String?)
+    case dmesg
 
     /// Parses argv (program name dropped) with tools/jailhouse.c's rules where the
     /// commands overlap.
@@ -54,6 +57,9 @@ enum MachineCommand {
             if let f = a.first, f == "-f" || f == "--follow" { follow = true; a.removeFirst() }
             try noMore("console")
             return .console(follow: follow)
+        case "dmesg":
+            try noMore("dmesg")
+            return .dmesg
         case "cpus":
             var json = false
             if a.first == "--json" { json = true; a.removeFirst() }
@@ -77,7 +83,7 @@ enum MachineCommand {
             try noMore("inmate")
             return .inmate(c, kind)
         case "trace":
-            var last: Int? = nil, explain = false, chrome: String? = nil
+            var last: Int? = nil, explain = false, brief = false, chrome: String? = nil
             while let o = a.popFirst() {
                 switch o {
                 case "--last":
@@ -87,23 +93,27 @@ enum MachineCommand {
                     last = Int(n)
                 case "--all": last = Int.max
                 case "--explain": explain = true
+                case "--brief": brief = true
                 case "--chrome":
                     guard let v = a.popFirst() else { throw UsageError(message: "--chrome needs a file") }
                     chrome = v
-                default: throw UsageError(message: "unknown option '\(o)' for trace; valid: --last N, --all, --explain, --chrome FILE")
+                default: throw UsageError(message: "unknown option '\(o)' for trace; valid: --last N, --all, --explain, --brief, --chrome FILE")
                 }
             }
-            return .trace(last: last, explain: explain, chrome: chrome)
+            if explain && brief { throw UsageError(message: "trace takes --explain or --brief, not both") }
+            return .trace(last: last, explain: explain, brief: brief, chrome: chrome)
         case "draw":
-            guard a.popFirst() == "timeline" else { throw UsageError(message: "usage: jhsim draw timeline|states [-o FILE]") }
+            guard let what = a.popFirst(), what == "timeline" || what == "html" else {
+                throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg] | draw html [-o FILE.html] | draw states [--format dot|svg] [-o FILE]")
+            }
             var output: String? = nil
             while let o = a.popFirst() {
                 guard o == "-o" || o == "--output", let v = a.popFirst() else {
-                    throw UsageError(message: "usage: jhsim draw timeline [-o FILE.svg]")
+                    throw UsageError(message: what == "html" ? "usage: jhsim draw html [-o FILE.html]" : "usage: jhsim draw timeline [-o FILE.svg]")
                 }
                 output = v
             }
-            return .drawTimeline(output: output)
+            return what == "html" ? .drawHTML(output: output) : .drawTimeline(output: output)
         case "cell":
             guard let sub = a.popFirst() else {
                 throw UsageError(message: "cell needs a subcommand: create, list, load, start, shutdown, destroy, stats")
@@ -195,13 +205,18 @@ struct MachineContext {
                  caps: String? = nil, session: LabSession, _ out: inout Output) throws -> Int32 {
         let line = commandLine ?? Self.describe(command)
         func perform(_ action: LabAction) throws -> ActionOutcome {
+            let o: ActionOutcome
             do {
-                return try session.perform(LoggedCommand(action: action, faults: faults,
-                                                         signalAfterNanoseconds: signalAfter, commandLine: line,
-                                                         caps: caps))
+                o = try session.perform(LoggedCommand(action: action, faults: faults,
+                                                      signalAfterNanoseconds: signalAfter, commandLine: line,
+                                                      caps: caps))
             } catch {
                 throw UsageError(message: "bad --fault rule: \(error.message)")
             }
+            for rule in o.unfiredFaults {
+                out.err("jhsim: --fault '\(rule)' never fired: no step of this command hit it (`jhsim faults list` shows where each site is)\n")
+            }
+            return o
         }
         /// perror-style failure, exit status 1, like tools/jailhouse.c.
         func ioctlResult(_ o: ActionOutcome, _ name: String) -> Int32 {
@@ -221,7 +236,7 @@ struct MachineContext {
         }
         if !faults.isEmpty {
             switch command {
-            case .cellList, .cpus, .console, .trace, .drawTimeline, .cellStats:
+            case .cellList, .cpus, .console, .trace, .drawTimeline, .drawHTML, .cellStats, .dmesg:
                 throw UsageError(message: "--fault applies to commands that run the machine, not to read-only views")
             default: break
             }
@@ -230,10 +245,11 @@ struct MachineContext {
         case .enable(let file):
             let bytes: [UInt8]
             if let file {
+                let system = factory.builtinSystemConfig(session.parameters.cpus)
                 guard let b = readInput(file, builtin: { name in
-                    guard let s = factory.builtinSystemConfig(session.parameters.cpus), s.name == name else { return nil }
+                    guard let s = system, s.name == name else { return nil }
                     return s.bytes
-                }, &out) else { return 1 }
+                }, builtinNames: system.map { [$0.name] } ?? [], &out) else { return 1 }
                 bytes = b
             } else {
                 guard let s = factory.builtinSystemConfig(session.parameters.cpus) else {
@@ -245,7 +261,8 @@ struct MachineContext {
         case .disable:
             return ioctlResult(try perform(.disable), IoctlCommand.disable.name)
         case .cellCreate(let file):
-            guard let bytes = readInput(file, builtin: factory.builtinCellConfig, &out) else { return 1 }
+            guard let bytes = readInput(file, builtin: factory.builtinCellConfig, builtinNames: factory.builtinCellNames,
+                                        &out) else { return 1 }
             return ioctlResult(try perform(.cellCreate(config: Data(bytes))), IoctlCommand.cellCreate.name)
         case .cellLoad(let cell, let images):
             var loaded: [PreloadImage] = []
@@ -286,6 +303,9 @@ struct MachineContext {
         case .console:
             out.out(session.box.readConsole())
             return 0
+        case .dmesg:
+            for line in session.box.dmesg { out.out(line + "\n") }
+            return 0
         case .cellList(let json):
             if json {
                 out.out(CellListFormat.json(SysfsCells.read(session.box)))
@@ -314,24 +334,35 @@ struct MachineContext {
             }
             out.out(TextTable.render(header: ["COUNTER", "TOTAL"], rows: rows))
             return 0
-        case .trace(let last, let explain, let chrome):
+        case .trace(let last, let explain, let brief, let chrome):
             let records = session.records
             if let chrome {
                 let json = ChromeTrace.render(session)
-                try runner.write(json, to: runner.absolute(chrome, base: baseDirectory))
-                if last == nil && !explain { return 0 }
+                // Outputs land in the current directory, never next to a scenario: running
+                // Docs/scenarios/09-timeline.jhsim from a clone must not touch Docs/.
+                try runner.write(json, to: runner.absolute(chrome))
+                if last == nil && !explain && !brief { return 0 }
             }
             guard !records.isEmpty else {
                 out.out("(no commands yet)\n")
                 return 0
             }
             let n = min(last ?? 1, records.count)
-            out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events, explain: explain))
+            out.out(TraceText.render(records: records[(records.count - n)...], events: session.machine.trace.events,
+                                     style: brief ? .brief : explain ? .explain : .raw, language: runner.language))
+            return 0
+        case .drawHTML(let output):
+            let html = Explorer.render(session, language: runner.language)
+            if let output {
+                try runner.write(html, to: runner.absolute(output))
+            } else {
+                out.out(html)
+            }
             return 0
         case .drawTimeline(let output):
             let svg = TimelineSVG.render(session)
             if let output {
-                try runner.write(svg, to: runner.absolute(output, base: baseDirectory))
+                try runner.write(svg, to: runner.absolute(output))
             } else {
                 out.out(svg)
             }
@@ -346,7 +377,8 @@ struct MachineContext {
     /// `opening FILE: …`; a directory opens fine and fails in `read(2)`, so it prints
     /// `reading FILE: Is a directory`; an empty name is `ENOENT`, not the current
     /// directory.
-    func readInput(_ file: String, builtin: (String) -> [UInt8]?, _ out: inout Output) -> [UInt8]? {
+    func readInput(_ file: String, builtin: (String) -> [UInt8]?, builtinNames: [String] = [],
+                   _ out: inout Output) -> [UInt8]? {
         let path = file.isEmpty ? "" : runner.absolute(file, base: baseDirectory)
         switch readFileLikeTool(path) {
         case .success(let bytes):
@@ -357,6 +389,12 @@ struct MachineContext {
                 if let b = builtin(base) { return b }
             }
             out.err("opening \(file): \(String(cString: strerror(e)))\n")
+            if e == ENOENT, !file.contains("/") {
+                let base = file.hasSuffix(".cell") ? String(file.dropLast(5)) : file
+                if let near = NearMiss.suggestion(for: base, among: builtinNames) {
+                    out.err("jhsim: no such file, and no built-in config of that name; did you mean the built-in '\(near)'? (`jhsim config list`)\n")
+                }
+            }
         case .failure(.read(let e)):
             out.err("reading \(file): \(String(cString: strerror(e)))\n")
         case .failure(.tooBig):

@@ -18,7 +18,9 @@ public enum Narration {
     /// `state`…), formatted as the trace shows them; read only when narrating.
     public struct Fields: Sendable {
         let event: TraceEvent
-        init(_ e: TraceEvent) { event = e }
+        /// The administrator asked for this hotplug through sysfs (not the driver).
+        var admin = false
+        init(_ e: TraceEvent, admin: Bool = false) { event = e; self.admin = admin }
         subscript(_ k: String) -> String? { event.field(k) }
         func cpu(_ e: TraceEvent) -> String { event.field("cpu") ?? e.cpu.map(String.init) ?? "?" }
         /// The ioctl or hypercall name (the `name` field), else the whole detail.
@@ -32,8 +34,12 @@ public enum Narration {
     static func removeCPU(_ e: TraceEvent, _ f: Fields) -> String {
         let c = f.cpu(e)
         switch (e.phase, e.result) {
+        case (.begin, _) where f.admin:
+            return "admin → linux: remove_cpu(\(c)) for the sysfs write — Linux takes CPU \(c) offline; the driver plays no part"
         case (.begin, _):
             return "driver → linux: remove_cpu(\(c)) — jailhouse_cmd_cell_create takes CPU \(c) away from Linux before the hypervisor may give it to the cell"
+        case (_, .error(let err)) where f.admin:
+            return "linux: remove_cpu(\(c)) failed with -\(err.name); the write fails and CPU \(c) stays online"
         case (_, .error(let err)):
             return "linux: remove_cpu(\(c)) failed with -\(err.name); the driver must roll back what it already did"
         case (_, .value(1)):
@@ -46,6 +52,8 @@ public enum Narration {
     static func addCPU(_ e: TraceEvent, _ f: Fields) -> String {
         let c = f.cpu(e)
         switch (e.phase, e.result) {
+        case (.begin, _) where f.admin:
+            return "admin → linux: add_cpu(\(c)) for the sysfs write — Linux brings CPU \(c) back up (INIT/SIPI); the driver plays no part"
         case (.begin, _):
             return "driver → linux: add_cpu(\(c)) — the driver gives CPU \(c) back to Linux (INIT/SIPI through the hypervisor)"
         case (_, .error(let err)):
@@ -59,6 +67,8 @@ public enum Narration {
 
     static let table: [String: Entry] = [
         key(.user, "command"): Entry(text: { _, f in "user: runs `jhsim \(f.raw)`" }, mirrors: nil, key: false),
+        key(.user, "program"): Entry(text: { _, f in "user: runs `\(f.raw)` (a real program, through libjhsim-preload)" },
+                                     mirrors: nil, key: false),
         key(.user, "done"): Entry(text: { e, _ in
             switch e.result {
             case .error(let err): "user: the command failed with \(err.name) (\(err.message))"
@@ -82,8 +92,51 @@ public enum Narration {
             "driver: add_cpu(\(f.cpu(e)))\(f.raw.contains("rollback") ? " during the rollback" : "") → \(resultWords(e.result))"
         }, mirrors: "jailhouse_cmd_cell_create / cell_destroy (driver/cell.c)", key: false),
         key(.driver, "offlined_cpus"): Entry(text: { e, f in
-            "driver: notes CPU \(f.cpu(e)) in offlined_cpus (\(f["now"] ?? "?")) so destroy gives it back"
+            let c = f.cpu(e), now = f["now"].map { $0.isEmpty ? "empty" : $0 } ?? "?"
+            if f.raw.hasPrefix("clear") { return "driver: CPU \(c) is Linux's again, so it leaves offlined_cpus (now \(now))" }
+            if f.raw.hasPrefix("keep") { return "driver: add_cpu(\(c)) failed, yet CPU \(c) stays in offlined_cpus (now \(now))" }
+            if f.raw.hasSuffix("not in offlined_cpus") {
+                return "driver: CPU \(c) is not in offlined_cpus (the driver did not take it offline), so it stays offline"
+            }
+            return "driver: notes CPU \(c) in offlined_cpus (\(now)) so destroy gives it back"
         }, mirrors: "offlined_cpus (driver/cell.c)", key: false),
+        key(.driver, "root_cpus"): Entry(text: { e, f in
+            let c = f.cpu(e), now = f["now"].map { $0.isEmpty ? "none" : $0 } ?? "?"
+            return f.raw.hasPrefix("clear")
+                ? "driver: removes CPU \(c) from root_cell->cpus_assigned (now \(now))"
+                : "driver: gives CPU \(c) back to root_cell->cpus_assigned (now \(now))"
+        }, mirrors: nil, key: false),
+        key(.driver, "jailhouse_enabled"): Entry(text: { e, f in
+            f.raw == "no"
+                ? "driver: jailhouse_enabled is false — nothing to manage before `jhsim enable` → \(resultWords(e.result))"
+                : "driver: jailhouse_enabled is already true — the hypervisor runs; a second enable → \(resultWords(e.result))"
+        }, mirrors: nil),
+        key(.driver, "find_cell"): Entry(text: { e, f in
+            f.raw.hasSuffix("not found")
+                ? "driver: find_cell finds no cell with \(f["cell"] ?? f.raw.replacingOccurrences(of: " not found", with: "")) → \(resultWords(e.result))"
+                : "driver: find_cell finds cell \(f["id"] ?? "?") already named \(f["name"] ?? "?") → \(resultWords(e.result))"
+        }, mirrors: nil),
+        key(.driver, "cpu0"): Entry(text: { e, _ in
+            "driver: the cell wants CPU 0, which x86 Linux cannot give away (\"Cannot assign CPU 0 to other cells\") → \(resultWords(e.result)); jump to error_cpu_online"
+        }, mirrors: nil),
+        key(.driver, "cpu_online"): Entry(text: { e, f in
+            "driver: CPU \(f.cpu(e)) is already offline (the admin took it), so `if (cpu_online(cpu))` skips it: no remove_cpu, not added to offlined_cpus"
+        }, mirrors: nil),
+        key(.driver, "hypercall_failed"): Entry(text: { e, f in
+            "driver: \(f.name) failed with \(resultWords(e.result)) — jailhouse_cmd_cell_create jumps to error_cpu_online to undo the CPU moves"
+        }, mirrors: nil),
+        key(.linux, "sysfs_store"): Entry(text: { e, f in
+            let c = f.cpu(e)
+            if f["value"] == nil {
+                return "admin → linux: \(f["path"] ?? "the file") does not exist — x86 Linux offers no online switch for CPU 0, so the write fails → \(resultWords(e.result))"
+            }
+            return f["value"] == "0"
+                ? "admin → linux: echo 0 > /sys/devices/system/cpu/cpu\(c)/online — the administrator takes CPU \(c) offline by hand"
+                : "admin → linux: echo 1 > /sys/devices/system/cpu/cpu\(c)/online — the administrator brings CPU \(c) back by hand"
+        }, mirrors: nil),
+        key(.hypervisor, "cell_state"): Entry(text: { _, f in
+            "hypervisor: cell \(f["cell"] ?? "?")'s comm region now says \(f["state"] ?? "?")"
+        }, mirrors: "comm_region->cell_state (hypervisor/control.c)", key: false),
         key(.driver, "cpumask_subset"): Entry(text: { e, f in
             "driver: are the cell's CPUs (\(f["cell"] ?? "?")) all still the root cell's (\(f["root"] ?? "?"))? \(e.result == .ok || e.result == .none ? "" : "No → \(resultWords(e.result))")"
         }, mirrors: "cpumask_subset in jailhouse_cmd_cell_create (driver/cell.c)"),
@@ -205,19 +258,37 @@ public enum Narration {
         }
     }
 
-    /// The explanation of one step.
-    public static func explain(_ e: TraceEvent) -> String {
-        let f = Fields(e)
+    /// The language of explanations: English, or Chinese with `--lang zh` or a zh locale.
+    public enum Language: String, Sendable, CaseIterable {
+        case en, zh
+
+        /// The first of LC_ALL, LC_MESSAGES and LANG that is set decides, as for gettext.
+        public static func from(environment env: [String: String]) -> Language {
+            for k in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+                if let v = env[k], !v.isEmpty { return v.lowercased().hasPrefix("zh") ? .zh : .en }
+            }
+            return .en
+        }
+    }
+
+    /// The explanation of one step on its own (a hotplug is taken to be the driver's).
+    public static func explain(_ e: TraceEvent, language: Language = .en) -> String {
+        explain(e, admin: false, language: language)
+    }
+
+    static func explain(_ e: TraceEvent, admin: Bool, language: Language) -> String {
+        let f = Fields(e, admin: admin)
+        let mirrorsWord = language == .zh ? "对应" : "mirrors"
         if let entry = table[key(e.layer, e.op)] {
-            var s = entry.text(e, f)
-            if let m = entry.mirrors ?? e.mirrors { s += " [mirrors \(m)]" }
+            var s = language == .zh ? (NarrationZH.table[key(e.layer, e.op)]?(e, f) ?? entry.text(e, f)) : entry.text(e, f)
+            if let m = entry.mirrors ?? e.mirrors { s += " [\(mirrorsWord) \(m)]" }
             return s
         }
         var s = "\(e.layer.rawValue): \(e.op)"
         let detail = e.detail
         if !detail.isEmpty { s += " \(detail)" }
-        if e.result != .none { s += " → \(resultWords(e.result))" }
-        if let m = e.mirrors { s += " [mirrors \(m)]" }
+        if e.result != .none { s += " → \(language == .zh ? NarrationZH.resultWords(e.result) : resultWords(e.result))" }
+        if let m = e.mirrors { s += " [\(mirrorsWord) \(m)]" }
         return s
     }
 
@@ -231,7 +302,31 @@ public enum Narration {
             return false
         }
         if e.op == "ioctl" { return e.phase == .end && e.result != .ok }
+        // The quiet consequence of an admin-offlined CPU at destroy is worth a line.
+        if e.layer == .driver, e.op == "offlined_cpus", e.detail.hasSuffix("not in offlined_cpus") { return true }
         return entry.key
+    }
+}
+
+/// Narrates one command's steps in order, carrying what a single step cannot know: a
+/// `remove_cpu`/`add_cpu` right after the admin's sysfs write is the admin's, not the driver's.
+public struct Narrator {
+    public var language: Narration.Language
+    var adminCPU: String? = nil
+
+    public init(language: Narration.Language = .en) { self.language = language }
+
+    public mutating func explain(_ e: TraceEvent) -> String {
+        var admin = false
+        if e.layer == .linux {
+            if e.op == "sysfs_store", e.field("value") != nil {
+                adminCPU = e.field("cpu")
+            } else if e.op == "remove_cpu" || e.op == "add_cpu", let c = e.field("cpu"), c == adminCPU {
+                admin = true
+                if e.phase == .end { adminCPU = nil }
+            }
+        }
+        return Narration.explain(e, admin: admin, language: language)
     }
 }
 
@@ -263,21 +358,47 @@ public enum TraceText {
         return s
     }
 
+    /// How `jhsim trace` shows steps: raw, every step explained, or only the key steps.
+    public enum Style: Sendable { case raw, explain, brief }
+
     /// The steps of the given commands; with `explain`, each step's narration instead.
-    public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], explain: Bool) -> String {
+    public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], explain: Bool,
+                              language: Narration.Language = .en) -> String {
+        render(records: records, events: events, style: explain ? .explain : .raw, language: language)
+    }
+
+    public static func render(records: ArraySlice<CommandRecord>, events: [TraceEvent], style: Style,
+                              language: Narration.Language = .en) -> String {
         var out = ""
         for r in records {
-            out += "# \(r.index + 1): jhsim \(r.commandLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
-            let mine = events.filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq }
-                .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
-            for e in mine {
-                if explain {
-                    out += stamp(e.time) + " " + Narration.explain(e) + "\n"
-                } else {
-                    out += line(e) + "\n"
-                }
+            out += "# \(r.index + 1): \(r.displayLine)  (\(r.start) → \(r.end), took \(r.end - r.start))\n"
+            switch style {
+            case .raw:
+                for e in steps(of: r, events) { out += line(e) + "\n" }
+            case .explain:
+                var n = Narrator(language: language)
+                for e in steps(of: r, events) { out += stamp(e.time) + " " + n.explain(e) + "\n" }
+            case .brief:
+                out += brief(r, events, language: language)
             }
         }
+        return out
+    }
+
+    /// One command's events in time order.
+    static func steps(of r: CommandRecord, _ events: [TraceEvent]) -> [TraceEvent] {
+        events.filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq }.sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
+    }
+
+    /// The key steps of one command, as the demo shows them (`trace --brief`, `explain`).
+    public static func brief(_ r: CommandRecord, _ events: [TraceEvent], language: Narration.Language = .en) -> String {
+        var out = ""
+        var n = Narrator(language: language)
+        for e in steps(of: r, events) {
+            let text = n.explain(e)
+            if Narration.isKeyStep(e) { out += "  · " + text + "\n" }
+        }
+        out += language == .zh ? "  （虚拟时间共 \(r.end - r.start)）\n" : "  (took \(r.end - r.start) of virtual time)\n"
         return out
     }
 }

@@ -82,9 +82,11 @@ public enum Ownership {
             if e.layer == .fault {
                 marks.append(TimelineMark(kind: .fault, time: e.time, cpu: e.cpu, text: "fault \(e.detail) \(e.result)"))
             } else if e.op == "hypercall" && e.phase != .end {
-                marks.append(TimelineMark(kind: .hypercall, time: e.time, cpu: e.cpu, text: "hypercall \(e.detail)"))
+                marks.append(TimelineMark(kind: .hypercall, time: e.time, cpu: e.cpu, text: "hypercall \(e.field("name") ?? e.detail)"))
             } else if e.op == "ioctl" && e.phase != .end {
-                marks.append(TimelineMark(kind: .ioctl, time: e.time, cpu: e.cpu, text: "ioctl \(e.detail)"))
+                // Names that read as names in Perfetto: `ioctl JAILHOUSE_CELL_CREATE (pid 1001)`.
+                let pid = e.number("pid").map { " (pid \($0))" } ?? ""
+                marks.append(TimelineMark(kind: .ioctl, time: e.time, cpu: e.cpu, text: "ioctl \(e.field("name") ?? e.detail)\(pid)"))
             } else if e.layer == .user && e.op == "done", case .error(let err) = e.result {
                 marks.append(TimelineMark(kind: .failure, time: e.time, cpu: nil, text: "\(e.detail) failed: \(err.name)"))
             } else if e.op == "panic_park" || e.op == "cpu_failed" {

@@ -221,6 +221,9 @@ struct ScenarioRunner {
         var commands = 0, expectations = 0
         let total = s.commandCount
         var failure: (line: Int, text: String, expected: String, got: String)? = nil
+        // A command that failed and that no `expect errno`/`expect status` line has
+        // checked yet: the run fails when the next command (or the end) comes first.
+        var unchecked: (line: Int, text: String, got: String)? = nil
         let ctx = MachineContext(factory: factory, baseDirectory: baseDirectory, runner: commandRunner)
         var transcript = Output()
         loop: for line in s.lines {
@@ -231,13 +234,13 @@ struct ScenarioRunner {
                 pendingSignal = ns
             case .explain:
                 if let r = session.records.last {
-                    let steps = session.machine.trace.events
-                        .filter { $0.seq >= r.firstSeq && $0.seq < r.endSeq && Narration.isKeyStep($0) }
-                        .sorted { ($0.time, $0.seq) < ($1.time, $1.seq) }
-                    for e in steps { transcript.out("  · " + Narration.explain(e) + "\n") }
-                    transcript.out("  (took \(r.end - r.start) of virtual time)\n")
+                    transcript.out(TraceText.brief(r, session.machine.trace.events, language: commandRunner.language))
                 }
             case .command(let argv, let text):
+                if let u = unchecked {
+                    failure = (u.line, "command failed: \(u.text)", Self.uncheckedExpected, u.got)
+                    break loop
+                }
                 transcript.out("$ jhsim \(text)\n")
                 var cmdOut = Output()
                 let logBefore = session.log.count
@@ -258,6 +261,9 @@ struct ScenarioRunner {
                 lastStatus = status
                 lastErrno = session.log.count > logBefore ? session.records.last?.outcome.errno : nil
                 lastStdout = cmdOut.stdout
+                if status != 0 {
+                    unchecked = (line.number, text, "exit status \(status)" + (lastErrno.map { " (\($0.name))" } ?? ""))
+                }
                 commands += 1
                 if showProgress, total >= 50, commands % 10 == 0 || commands == total {
                     out.progress?("\r[\(commands)/\(total)] commands")
@@ -269,7 +275,14 @@ struct ScenarioRunner {
                     failure = (line.number, text, expected, got)
                     break loop
                 }
+                switch e {
+                case .errno, .status: unchecked = nil
+                default: break
+                }
             }
+        }
+        if failure == nil, let u = unchecked {
+            failure = (u.line, "command failed: \(u.text)", Self.uncheckedExpected, u.got)
         }
         if json {
             var obj: [(String, JSONValue)] = [
@@ -286,11 +299,14 @@ struct ScenarioRunner {
             out.out(transcript.merged)
         }
         if let f = failure {
-            out.err("\(s.file):\(f.line): expectation failed: \(f.text)\n  expected: \(f.expected)\n  got:      \(f.got)\n")
+            let what = f.text.hasPrefix("command failed: ") ? f.text : "expectation failed: \(f.text)"
+            out.err("\(s.file):\(f.line): \(what)\n  expected: \(f.expected)\n  got:      \(f.got)\n")
             return 1
         }
         return 0
     }
+
+    static let uncheckedExpected = "success, or an `expect errno E` / `expect status N` line after it"
 
     /// nil when the expectation holds, else (expected, got).
     func check(_ e: Scenario.Expectation, session: LabSession, status: Int32?, errno: Errno?, stdout: String) -> (String, String)? {

@@ -52,6 +52,31 @@ final class StandardBox: JailhouseBox {
     func sysfsRead(_ path: String) throws(Errno) -> String { try sim.kernel.sysfs.read(path) }
     func sysfsList(_ path: String) throws(Errno) -> [String] { try sim.kernel.sysfs.list(path) }
 
+    func sysfsEntry(_ path: String) -> SysfsEntry? {
+        switch sim.kernel.sysfs.entry(path) {
+        case nil: nil
+        case .directory: .directory
+        case .attribute(let r, let w): .attribute(readable: r, writable: w)
+        }
+    }
+
+    func sysfsWrite(_ path: String, _ value: String) -> Errno? {
+        do {
+            try sim.kernel.sysfs.write(path, value)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func outsideIoctl(request: UInt32, argument: UInt64, processName: String,
+                      memory: @escaping (UInt64, Int) -> [UInt8]?) throws(SimulationHang) -> Int64 {
+        let pid = sim.kernel.spawnProcess(name: processName, cpu: 0)
+        defer { sim.kernel.exitProcess(pid) }
+        sim.kernel.attachOutsideMemory(pid, memory)
+        return try JailhouseTool(box: sim, pid: pid).ioctl(IoctlCommand(rawValue: request), rawArgument: argument)
+    }
+
     func setCPU(_ cpu: Int, online: Bool) -> Errno? {
         do {
             try sim.kernel.sysfs.write("/sys/devices/system/cpu/cpu\(cpu)/online", online ? "1" : "0")

@@ -27,13 +27,16 @@ public enum LinuxTrace {
     ]
 
     static func k(_ n: UInt16, _ op: String, phase: TracePhase = .instant, _ template: String = "",
-                  mirrors: String? = nil) -> TraceKind {
-        TraceKind(id: 0x1000 + n, .linux, op, phase: phase, template, mirrors: mirrors, formats: formats)
+                  mirrors: String? = nil, legacy: TraceKind.Legacy = .same) -> TraceKind {
+        TraceKind(id: 0x1000 + n, .linux, op, phase: phase, template, mirrors: mirrors, formats: formats, legacy: legacy)
     }
 
     public static let boot = k(0x01, "boot", "cpus={cpus:s} nr_cpu_ids={nr:a}", mirrors: "start_kernel (init/main.c)")
     public static let sysfsStoreOnline = k(0x02, "sysfs_store", "path=/sys/devices/system/cpu/cpu{cpu:a}/online value={value:b}",
                                            mirrors: "online_store (drivers/base/core.c)")
+    /// Text argument: the path written.
+    public static let sysfsNoEntry = k(0x04, "sysfs_store", "path={path:t} does not exist", mirrors: "sysfs_open_file (fs/sysfs/file.c)",
+                                       legacy: .absent)
     public static let printk = k(0x03, "printk", "level={level:a} {text:t}", mirrors: "printk (kernel/printk/printk.c)")
 
     // kmalloc (include/linux/slab.h, mm/slub.c)
@@ -109,7 +112,7 @@ public enum LinuxTrace {
     public static let pciProbe = k(0x66, "pci_probe", "dev={dev:a:pci} driver={driver:t}", mirrors: "really_probe (drivers/base/dd.c)")
 
     public static let all: [TraceKind] = [
-        boot, sysfsStoreOnline, printk,
+        sysfsNoEntry, boot, sysfsStoreOnline, printk,
         kmalloc, kzalloc, kmallocDone, kzallocDone, kfreeInvalid, kfree, badKernelWrite, badKernelRead,
         removeCPU, removeCPUAlready, removeCPUDone, addCPU, addCPUAlready, addCPUDone,
         cpuDown, cpuUp, cpuDownDone, cpuUpDone, cpuDownFailed, cpuUpFailed, cpuhpStuck,

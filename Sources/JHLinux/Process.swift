@@ -11,7 +11,14 @@ struct Process {
     var nextMap: UInt64 = Kernel.userMapBase
     /// Arrival times of signals not yet delivered, ascending.
     var signals: [VirtualTime] = []
+    /// For a process that lives outside the simulation (a real program driving it through
+    /// libjhsim-preload): reads its memory instead of `mappings`.
+    var outsideMemory: OutsideMemory?
 }
+
+/// Reads `count` bytes at `address` from a process whose memory is outside the
+/// simulation; nil when any of them is unmapped there (the read then faults).
+public typealias OutsideMemory = (_ address: UInt64, _ count: Int) -> [UInt8]?
 
 extension Kernel {
     /// Where `mapUser` places the first mapping of a process (a typical x86-64 PIE heap).
@@ -35,6 +42,13 @@ extension Kernel {
     }
 
     public func processName(_ pid: PID) -> String? { processes[pid]?.name }
+
+    /// Makes `copy_from_user` for this process read `memory` instead of its simulated
+    /// mappings: the process is a real program's stand-in, and its argument structs and
+    /// the buffers they point to live in that program. `copy_to_user` to it faults.
+    public func attachOutsideMemory(_ pid: PID, _ memory: @escaping OutsideMemory) {
+        processes[pid]?.outsideMemory = memory
+    }
     /// The CPU a process runs on (its system calls' control CPU).
     public func processCPU(_ pid: PID) -> CPUID? { processes[pid]?.cpu }
     /// Moves a process to another CPU (`sched_setaffinity` to one CPU).
@@ -72,14 +86,13 @@ extension Kernel {
     }
 
     private func insertMapping(_ pid: PID, at address: UInt64, _ bytes: [UInt8]) {
-        var p = processes[pid]!
-        let i = p.mappings.firstIndex { $0.start > address } ?? p.mappings.count
-        p.mappings.insert((address, bytes), at: i)
+        // In place: copying the process out and back would copy its mapping list too.
+        let i = processes[pid]!.mappings.firstIndex { $0.start > address } ?? processes[pid]!.mappings.count
+        processes[pid]!.mappings.insert((address, bytes), at: i)
         let page: UInt64 = 4096
         let end = (address + UInt64(bytes.count) + page - 1) / page * page
-        p.nextMap = max(p.nextMap, end + page)
-        processes[pid] = p
-        record(LinuxTrace.mmap, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
+        processes[pid]!.nextMap = max(processes[pid]!.nextMap, end + page)
+        record(LinuxTrace.mmap, cpu: processes[pid]!.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
     }
 
     /// Walks the mappings covering `[address, address+count)`; nil if any byte is unmapped.
@@ -110,12 +123,16 @@ extension Kernel {
         machine.advance(machine.cost.copyFromUser)
         do throws(Errno) {
             try machine.check(FaultSite(LinuxFaultSites.copyFromUser, detail: processes[pid]?.name))
-            guard count >= 0, let p = processes[pid], let spans = userSpans(p, address, count) else {
-                throw Errno.badAddress
-            }
+            guard count >= 0, let p = processes[pid] else { throw Errno.badAddress }
             var out: [UInt8] = []
-            out.reserveCapacity(count)
-            for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
+            if let outside = p.outsideMemory {
+                guard let bytes = outside(address, count), bytes.count == count else { throw Errno.badAddress }
+                out = bytes
+            } else {
+                guard let spans = userSpans(p, address, count) else { throw Errno.badAddress }
+                out.reserveCapacity(count)
+                for s in spans { out += p.mappings[s.mapping].bytes[s.offset ..< s.offset + s.length] }
+            }
             record(LinuxTrace.copyFromUser, cpu: p.cpu, result: .ok, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: count)
             return out
         } catch {

@@ -63,6 +63,19 @@ public final class Sysfs: @unchecked Sendable {
         return n
     }
 
+    /// What is at a path, as `stat` would tell: a directory, or an attribute with or
+    /// without read and write methods (mode 0444, 0644, 0200 in the kernel).
+    public enum Entry: Hashable, Sendable {
+        case directory
+        case attribute(readable: Bool, writable: Bool)
+    }
+
+    /// What is at `path`, nil when nothing is.
+    public func entry(_ path: String) -> Entry? {
+        guard let n = node(Self.components(path)) else { return nil }
+        return n.isDirectory ? .directory : .attribute(readable: n.show != nil, writable: n.store != nil)
+    }
+
     /// Whether something exists at `path`.
     public func exists(_ path: String) -> Bool { node(Self.components(path)) != nil }
     public func isDirectory(_ path: String) -> Bool { node(Self.components(path))?.isDirectory ?? false }
@@ -172,7 +185,11 @@ public final class Sysfs: @unchecked Sendable {
     /// - Throws: `ENOENT` if missing, `EISDIR` for a directory, `EACCES` if it has no
     ///   write method, or whatever the `store` method throws.
     public func write(_ path: String, _ value: String) throws(Errno) {
-        guard let n = node(Self.components(path)) else { throw .noEntry }
+        guard let n = node(Self.components(path)) else {
+            // Why `echo 0 > …/cpu0/online` fails: x86 gives CPU 0 no such file.
+            machine.record(LinuxTrace.sysfsNoEntry, result: .error(.noEntry), text: path)
+            throw .noEntry
+        }
         guard !n.isDirectory else { throw .isDirectory }
         guard let store = n.store else { throw .accessDenied }
         try store(value)

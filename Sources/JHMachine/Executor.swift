@@ -19,6 +19,9 @@ public enum ExecutorKind: String, Sendable, Codable, CaseIterable {
 /// handoff. Suspended, parked or offline CPUs are states in data, not waiting threads.
 public protocol VCPUExecutor: AnyObject, Sendable {
     var kind: ExecutorKind { get }
+    /// Work items handed to another vCPU's thread so far (a broadcast counts one per
+    /// target); always 0 for the inline executor, which hands nothing off.
+    var handoffCount: Int { get }
     /// Runs `work` on CPU `cpu`'s thread and returns its result once it finished.
     func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T
     /// Runs `work(cpu)` for every CPU at once, each on its own thread; results come back in
@@ -39,6 +42,7 @@ struct Handoff<Value>: @unchecked Sendable {
 public final class InlineExecutor: VCPUExecutor {
     public init() {}
     public var kind: ExecutorKind { .inline }
+    public var handoffCount: Int { 0 }
     public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
         try work()
     }
@@ -51,15 +55,18 @@ public final class InlineExecutor: VCPUExecutor {
 /// libdispatch gives that queue.
 public final class DispatchExecutor: VCPUExecutor {
     private let queues: [DispatchQueue]
+    /// Per target vCPU: the semaphore its handoffs signal and the submitted body, reused
+    /// by every handoff to that vCPU (handoffs to one vCPU never overlap: its caller waits).
+    private let mailboxes: [Mailbox]
+    /// Thread handoffs performed so far: one per `run(on:)` that left the calling thread,
+    /// one per broadcast target that did. Benchmarks divide it by their cycles to get the
+    /// handoff-bound limit of a run.
+    private let handoffs = Atomic<Int>(0)
+    public var handoffCount: Int { handoffs.load(ordering: .relaxed) }
     private let key = DispatchSpecificKey<Int>()
     /// A handoff that does not finish in this time is a simulator bug (a cycle of CPUs
     /// waiting for each other); it stops the process with a message instead of hanging.
     private let deadlockTimeoutSeconds: Int
-    /// Thread handoffs performed so far: one per `run(on:)` that left the calling thread,
-    /// one per broadcast target that did. Benchmarks divide it by their cycles to get the
-    /// handoff-bound limit of a run.
-    private let handoffCounter = Atomic<Int>(0)
-    public var handoffCount: Int { handoffCounter.load(ordering: .relaxed) }
 
     public init(cpuCount: Int, deadlockTimeoutSeconds: Int = 120) {
         self.deadlockTimeoutSeconds = deadlockTimeoutSeconds
@@ -69,6 +76,7 @@ public final class DispatchExecutor: VCPUExecutor {
             q.setSpecific(key: key, value: i)
             return q
         }
+        mailboxes = (0..<cpuCount).map { _ in Mailbox() }
     }
 
     public var kind: ExecutorKind { .dispatch }
@@ -79,16 +87,23 @@ public final class DispatchExecutor: VCPUExecutor {
     public func run<T, E: Error>(on cpu: CPUID, _ work: () throws(E) -> T) throws(E) -> T {
         precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
         if currentCPU == cpu { return try work() }
+        handoffs.add(1, ordering: .relaxed)
+        let box = mailboxes[cpu]
         return try withoutActuallyEscaping(work) { (escapable) throws(E) -> T in
-            handoffCounter.add(1, ordering: .relaxed)
-            let job = Job<T, E>(escapable)
-            let done = DispatchSemaphore(value: 0)
-            queues[cpu].async {
-                job.execute()
-                done.signal()
+            var result: Result<T, E>? = nil
+            withUnsafeMutablePointer(to: &result) { p in
+                // The target writes `result` before it signals; the caller reads it after
+                // waiting, so the two never touch it at once.
+                let slot = Handoff(value: p)
+                box.claim()
+                box.body = { slot.value.pointee = Result { () throws(E) -> T in try escapable() } }
+                queues[cpu].async(execute: box.submit)
+                if box.done.wait(timeout: .now() + .seconds(deadlockTimeoutSeconds)) == .timedOut {
+                    fatalError("jhsim: handoff to vCPU \(cpu) did not finish in \(deadlockTimeoutSeconds) s: simulator deadlock")
+                }
+                box.release()
             }
-            wait(done, what: "vCPU \(cpu)")
-            switch job.result! {
+            switch result! {
             case .success(let v): return v
             case .failure(let e): throw e
             }
@@ -110,7 +125,7 @@ public final class DispatchExecutor: VCPUExecutor {
             for (i, cpu) in cpus.enumerated() {
                 precondition(cpu >= 0 && cpu < queues.count, "no vCPU \(cpu)")
                 if cpu == here { local.append(i); continue }
-                handoffCounter.add(1, ordering: .relaxed)
+                handoffs.add(1, ordering: .relaxed)
                 queues[cpu].async(group: group) { (out.value + i).pointee = box.work!(cpu) }
             }
             for i in local { (slots + i).pointee = escapable(cpus[i]) }
@@ -121,24 +136,29 @@ public final class DispatchExecutor: VCPUExecutor {
         }
     }
 
-    private func wait(_ sem: DispatchSemaphore, what: String) {
-        if sem.wait(timeout: .now() + .seconds(deadlockTimeoutSeconds)) == .timedOut {
-            fatalError("jhsim: handoff to \(what) did not finish in \(deadlockTimeoutSeconds) s: simulator deadlock")
-        }
-    }
 }
 
-/// One handed-off work item. The target drops the closure before it signals, so the
-/// non-escaping closure really does not outlive the caller's wait.
-private final class Job<T, E: Error>: @unchecked Sendable {
-    private var work: (() throws(E) -> T)?
-    /// Written by the target thread before it signals, read by the caller after waiting.
-    var result: Result<T, E>?
-    init(_ work: @escaping () throws(E) -> T) { self.work = work }
-    func execute() {
-        result = Result { () throws(E) -> T in try work!() }
-        work = nil
+/// A vCPU's reusable handoff machinery: one semaphore and one submitted closure for the
+/// life of the executor, instead of a semaphore, a job object and a message per call.
+private final class Mailbox: @unchecked Sendable {
+    let done = DispatchSemaphore(value: 0)
+    /// Set by the caller before submitting, cleared by the target before it signals, so
+    /// the non-escaping work never outlives the caller's wait.
+    var body: (() -> Void)?
+    private let inUse = Atomic<Bool>(false)
+    private(set) lazy var submit: @Sendable () -> Void = { [unowned self] in
+        self.body!()
+        self.body = nil
+        self.done.signal()
     }
+
+    /// Handoffs to one vCPU never overlap (the one running activity waits for each); a
+    /// second concurrent one would be a simulator bug, so it stops loudly.
+    func claim() {
+        let free = inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        precondition(free, "jhsim: two handoffs to one vCPU at once")
+    }
+    func release() { inUse.store(false, ordering: .releasing) }
 }
 
 /// Broadcast work shared by the target threads; cleared once every target has finished.

@@ -123,7 +123,8 @@ extension FaultRule {
                     throw FaultRuleError(message: "fault site '\(siteName)' does not concern a CPU; drop cpu=")
                 }
                 rule.cpu = c
-            case "state", "detail": rule.detail = kv[1]
+            // `nr=` reads better for the hypercall site (`hypercall:nr=CELL_CREATE`).
+            case "state", "detail", "nr": rule.detail = kv[1]
             case "nth":
                 guard let n = Int(kv[1]), n >= 1 else {
                     throw FaultRuleError(message: "bad nth '\(kv[1])' in fault rule; expected a number ≥ 1")
@@ -188,6 +189,9 @@ public struct FaultInjector: Sendable, Codable {
         fired = Array(repeating: 0, count: rules.count)
         rng = SplitMix64(seed: seed)
     }
+
+    /// Whether a check can do anything: a rule to match, or sites to count.
+    public var isArmed: Bool { countsSites || !rules.isEmpty }
 
     public mutating func add(_ rule: FaultRule) {
         rules.append(rule)

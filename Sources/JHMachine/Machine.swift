@@ -19,8 +19,16 @@ public final class Machine: @unchecked Sendable {
     /// Which upstream quirks every layer reproduces.
     public var profile: Profile
     public let executor: any VCPUExecutor
+    /// The executor runs every work item on the caller's thread.
+    public let isInline: Bool
     public var trace: TraceLog
-    public var faults: FaultInjector
+    /// The active fault plan. Setting it re-arms the seam's fast path.
+    public var faults: FaultInjector {
+        didSet { faultsArmed = faults.isArmed }
+    }
+    /// Whether any check can do something (a rule, or site counting): with no plan armed
+    /// the seam is this one branch.
+    private var faultsArmed = false
     public var memory = PhysicalMemory()
     public var events = EventQueue()
     /// Virtual time per phase of work (cpu_down, hypercall, …); nil (off) unless a
@@ -52,11 +60,13 @@ public final class Machine: @unchecked Sendable {
         self.cost = cost
         self.profile = profile
         self.faults = faults
+        faultsArmed = faults.isArmed
         trace = TraceLog(capacity: traceCapacity, level: traceLevel)
         switch kind {
         case .dispatch: executor = DispatchExecutor(cpuCount: cpuCount)
         case .inline: executor = InlineExecutor()
         }
+        isInline = kind == .inline
     }
 
     public var allCPUs: CPUSet { CPUSet(range: 0..<cpuCount) }
@@ -101,8 +111,15 @@ public final class Machine: @unchecked Sendable {
     // MARK: Faults
 
     /// The fault-point seam: every primitive that can fail calls this first. Throws the
-    /// planned errno (and records the injection) when the active plan says so.
-    public func check(_ site: FaultSite) throws(Errno) {
+    /// planned errno (and records the injection) when the active plan says so. With no
+    /// plan armed it is one branch: the site is not even built.
+    @inline(__always)
+    public func check(_ site: @autoclosure () -> FaultSite) throws(Errno) {
+        guard faultsArmed else { return }
+        try checkArmed(site())
+    }
+
+    private func checkArmed(_ site: FaultSite) throws(Errno) {
         precondition(!inBroadcast, "fault sites are checked outside broadcast work")
         guard let e = faults.decide(site) else { return }
         if trace.isRecording {
@@ -124,8 +141,8 @@ public final class Machine: @unchecked Sendable {
     /// Per-CPU scratch space for broadcast work: its own clock offset and trace buffer,
     /// merged in CPU order afterwards so the trace never depends on thread timing.
     public struct LocalContext {
-        public let cpu: CPUID
-        public private(set) var elapsed = VirtualDuration.zero
+        public internal(set) var cpu: CPUID
+        public internal(set) var elapsed = VirtualDuration.zero
         var events: [TraceEvent] = []
         let start: VirtualTime
         let recording: Bool
@@ -147,6 +164,12 @@ public final class Machine: @unchecked Sendable {
     /// Runs `work` on every CPU of `cpus` at once (an IPI broadcast). The activity's clock
     /// advances by the slowest CPU's time; events are recorded in ascending CPU order.
     public func broadcast<T>(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> T) -> [T] {
+        if isInline {
+            var results: [T] = []
+            results.reserveCapacity(cpus.count)
+            broadcastInline(cpus) { cpu, ctx in results.append(work(cpu, &ctx)) }
+            return results
+        }
         let list = Array(cpus)
         let start = now
         let recording = trace.isRecording
@@ -165,6 +188,38 @@ public final class Machine: @unchecked Sendable {
         }
         advance(slowest)
         return outcomes.map(\.0)
+    }
+
+    /// `broadcast` for work without a result.
+    public func broadcast(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> Void) {
+        if isInline {
+            broadcastInline(cpus, work)
+        } else {
+            let _: [Void] = broadcast(cpus, work)
+        }
+    }
+
+    /// The inline executor's broadcast: the same work in ascending CPU order on this
+    /// thread, each CPU's events flushed as it finishes (the order the merge would give),
+    /// through one reused context, so hundreds of targets cost no allocation each.
+    private func broadcastInline(_ cpus: CPUSet, _ work: (CPUID, inout LocalContext) -> Void) {
+        let start = now
+        var ctx = LocalContext(cpu: 0, start: start, recording: trace.isRecording)
+        var slowest = VirtualDuration.zero
+        inBroadcast = true
+        for cpu in cpus {
+            ctx.cpu = cpu
+            ctx.elapsed = .zero
+            work(cpu, &ctx)
+            if !ctx.events.isEmpty {
+                for e in ctx.events { trace.append(e) }
+                ctx.events.removeAll(keepingCapacity: true)
+            }
+            if ctx.skipped > 0 { trace.skip(ctx.skipped); ctx.skipped = 0 }
+            if slowest < ctx.elapsed { slowest = ctx.elapsed }
+        }
+        inBroadcast = false
+        advance(slowest)
     }
 
     // MARK: Events

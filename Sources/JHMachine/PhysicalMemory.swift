@@ -5,6 +5,7 @@
 public struct PhysicalMemory: Sendable {
     public static let pageSize: UInt64 = 4096
     private var frames: [UInt64: [UInt8]] = [:]
+    private static let zeroFrame = [UInt8](repeating: 0, count: Int(pageSize))
 
     public init() {}
 
@@ -26,20 +27,26 @@ public struct PhysicalMemory: Sendable {
     }
 
     public func read(_ address: UInt64, count: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: max(0, count))
-        Self.forEachFrame(address, out.count) { frame, off, n, done in
-            if let page = frames[frame] {
-                for k in 0..<n { out[done + k] = page[off + k] }
+        let n = max(0, count)
+        return [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
+            out.initialize(repeating: 0)
+            Self.forEachFrame(address, n) { frame, off, len, done in
+                frames[frame]?.withUnsafeBufferPointer { page in
+                    for k in 0..<len { out[done + k] = page[off + k] }
+                }
             }
+            initialized = n
         }
-        return out
     }
 
+    /// Writes bytes in place: a frame is copied only when it first comes into being.
     public mutating func write(_ address: UInt64, _ bytes: [UInt8]) {
-        Self.forEachFrame(address, bytes.count) { frame, off, n, done in
-            var page = frames[frame] ?? [UInt8](repeating: 0, count: Int(Self.pageSize))
-            for k in 0..<n { page[off + k] = bytes[done + k] }
-            frames[frame] = page
+        bytes.withUnsafeBufferPointer { src in
+            Self.forEachFrame(address, src.count) { frame, off, n, done in
+                frames[frame, default: Self.zeroFrame].withUnsafeMutableBufferPointer { page in
+                    for k in 0..<n { page[off + k] = src[done + k] }
+                }
+            }
         }
     }
 
@@ -48,17 +55,33 @@ public struct PhysicalMemory: Sendable {
         Self.forEachFrame(address, count) { frame, off, n, _ in
             if n == Int(Self.pageSize) {
                 frames[frame] = nil
-            } else if var page = frames[frame] {
-                for k in 0..<n { page[off + k] = 0 }
-                frames[frame] = page
+            } else if frames[frame] != nil {
+                frames[frame]!.withUnsafeMutableBufferPointer { page in
+                    for k in 0..<n { page[off + k] = 0 }
+                }
             }
         }
     }
 
+    /// A little-endian 32-bit word (comm-region fields), without building arrays.
     public func readU32(_ address: UInt64) -> UInt32 {
-        read(address, count: 4).enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        let off = Int(address % Self.pageSize)
+        guard off <= Int(Self.pageSize) - 4 else {
+            return read(address, count: 4).enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) }
+        }
+        guard let page = frames[address / Self.pageSize] else { return 0 }
+        return page.withUnsafeBufferPointer { p in
+            UInt32(p[off]) | UInt32(p[off + 1]) << 8 | UInt32(p[off + 2]) << 16 | UInt32(p[off + 3]) << 24
+        }
     }
     public mutating func writeU32(_ address: UInt64, _ v: UInt32) {
-        write(address, (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) })
+        let off = Int(address % Self.pageSize)
+        guard off <= Int(Self.pageSize) - 4 else {
+            write(address, (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) })
+            return
+        }
+        frames[address / Self.pageSize, default: Self.zeroFrame].withUnsafeMutableBufferPointer { p in
+            for k in 0..<4 { p[off + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) }
+        }
     }
 }

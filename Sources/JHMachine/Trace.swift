@@ -69,6 +69,11 @@ public final class TraceKind: Sendable, Hashable, CustomStringConvertible {
     let pieces: [Piece]
     let mirrorPieces: [Piece]?
     let formats: [String: @Sendable (Int) -> String]
+    /// How the step read in the text trace of lab format 1 (whose hash verifies an old
+    /// lab when it is replayed): the same, absent (a kind added since), or an older text.
+    public enum Legacy: Sendable { case same, absent, template(String) }
+    let legacyPieces: [Piece]?
+    let legacyAbsent: Bool
 
     enum Slot: Sendable { case a, b, c, d, text, set }
     enum Piece: Sendable {
@@ -80,10 +85,15 @@ public final class TraceKind: Sendable, Hashable, CustomStringConvertible {
     /// test renders every catalog, so a typo fails the suite rather than a user's run.
     public init(id: UInt16, _ layer: TraceLayer, _ op: String, phase: TracePhase = .instant,
                 _ template: String = "", mirrors: String? = nil,
-                formats: [String: @Sendable (Int) -> String] = [:]) {
+                formats: [String: @Sendable (Int) -> String] = [:], legacy: Legacy = .same) {
         self.id = id; self.layer = layer; self.op = op; self.phase = phase
         self.mirrors = mirrors; self.template = template; self.formats = formats
         pieces = Self.parse(template, formats: formats)
+        switch legacy {
+        case .same: legacyPieces = nil; legacyAbsent = false
+        case .absent: legacyPieces = nil; legacyAbsent = true
+        case .template(let t): legacyPieces = Self.parse(t, formats: formats); legacyAbsent = false
+        }
         mirrorPieces = mirrors.flatMap { $0.contains("{") ? Self.parse($0, formats: formats) : nil }
     }
 
@@ -143,6 +153,12 @@ public final class TraceKind: Sendable, Hashable, CustomStringConvertible {
 
     /// The event's detail text.
     func render(_ e: TraceEvent) -> String { render(pieces, e) }
+
+    /// The detail as lab format 1 wrote it; nil when such steps were not recorded then.
+    func renderLegacy(_ e: TraceEvent) -> String? {
+        if legacyAbsent { return nil }
+        return render(legacyPieces ?? pieces, e)
+    }
 
     func renderMirrors(_ e: TraceEvent) -> String? {
         guard let mirrorPieces else { return mirrors }
@@ -230,7 +246,12 @@ public struct TraceEvent: Hashable, Sendable {
     public func number(_ name: String) -> Int? { kind.number(name, of: self) }
 
     /// The canonical one-line form (for reading; the hash covers the binary form).
-    public var line: String {
+    public var line: String { line(detail: detail) }
+
+    /// The line as lab format 1 wrote it, nil for a kind added since.
+    var legacyLine: String? { kind.renderLegacy(self).map { line(detail: $0) } }
+
+    private func line(detail: String) -> String {
         var s = "\(time.nanoseconds) "
         s += cpu.map { "cpu\($0)" } ?? "-"
         s += " \(layer.rawValue)"
@@ -240,7 +261,6 @@ public struct TraceEvent: Hashable, Sendable {
         case .end: s += " < "
         }
         s += op
-        let detail = self.detail
         if !detail.isEmpty { s += " " + detail }
         let r = result.description
         if !r.isEmpty { s += " " + r }
@@ -344,7 +364,8 @@ public struct TraceLog: Sendable {
         guard droppedCount == 0, events.count == Int(nextSeq) else { return nil }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for e in events {
-            for b in e.line.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            guard let line = e.legacyLine else { continue }
+            for b in line.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
             h = (h ^ 0x0a) &* 0x0000_0100_0000_01B3
         }
         let s = String(h, radix: 16)

@@ -9,7 +9,7 @@ struct ConfigCheck: ParsableCommand {
         discussion: "Exit status 0 when no file has an error (warnings do not fail), 1 otherwise."
     )
 
-    @Argument(help: "Config files (.cell): one system config and any number of cell configs.")
+    @Argument(help: "Config files (.cell) or built-in names: one system config and any number of cell configs.")
     var files: [String]
 
     @Flag(help: "Print findings as a JSON array of {file, severity, struct, field, offset, message}.")

@@ -10,7 +10,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check, show, build and synthesise Jailhouse configurations.",
-        subcommands: [ConfigCheck.self, ConfigShow.self, ConfigBuild.self, ConfigSynth.self]
+        subcommands: [ConfigList.self, ConfigCheck.self, ConfigShow.self, ConfigBuild.self, ConfigSynth.self]
     )
 }
 
@@ -28,4 +28,14 @@ enum FileHandleStderr {
         var bytes = Array(s.utf8)
         _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
+}
+
+/// `jhsim config list` — the built-in configs, usable by name wherever a file goes.
+struct ConfigList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the built-in configs (kind, CPUs, size); their names work wherever a config file does."
+    )
+
+    func run() throws { try finish(ConfigCLI.list()) }
 }

@@ -11,7 +11,7 @@ struct ConfigShow: ParsableCommand {
         discussion: "The YAML output builds back to identical bytes with `jhsim config build`."
     )
 
-    @Argument(help: "A binary config file.")
+    @Argument(help: "A binary config file, or a built-in name (see `jhsim config list`).")
     var file: String
 
     @Option(help: "Output format: text, json or yaml.")

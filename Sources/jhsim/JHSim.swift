@@ -5,23 +5,19 @@ import JHFaults
 import JHLab
 
 /// `jhsim`: the command-line face of the simulator, thin over JHLab and JHConfig.
-/// Subcommands mirror tools/jailhouse.c where they overlap.
+///
+/// Every learner-facing command (the ones that mirror tools/jailhouse.c and the
+/// simulator's own: lab, cpus, trace, draw, run, faults, …) goes to JHLab's runner as is,
+/// so parsing, help texts and exit statuses are the same in-process (tests) and here.
+/// Only `config …` and `bench …` are parsed by swift-argument-parser.
 @main
 struct JHSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jhsim",
         abstract: "A deterministic simulator of the Jailhouse partitioning hypervisor.",
-        discussion: """
-        Commands that overlap with the real `jailhouse` tool take the same arguments and \
-        print the same output and errors. Every machine command accepts --lab DIR and \
-        --fault RULE (repeatable). Run `jhsim demo` for a guided tour.
-        """,
+        discussion: "Run `jhsim --help` for every command; this parser only handles `jhsim config` and `jhsim bench`.",
         version: "jhsim \(JHSimVersion.string) (simulating Jailhouse e57d1eff)",
-        subcommands: [
-            LabCmd.self, EnableCmd.self, DisableCmd.self, ConsoleCmd.self, CellCmd.self,
-            CPUCmd.self, CPUsCmd.self, InmateCmd.self, TraceCmd.self, DrawCmd.self, RunCmd.self,
-            DemoCmd.self, FaultsCmd.self, QuirksCmd.self, ConfigCommand.self, BenchCmd.self,
-        ]
+        subcommands: [ConfigCommand.self, BenchCmd.self]
     )
 
     /// Lets `--lab DIR`, `--fault RULE` and `--caps TEXT` also come before the command name
@@ -37,6 +33,15 @@ struct JHSim: ParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         }
         var args = Array(CommandLine.arguments.dropFirst())
+        // libjhsim-preload's child: one request on stdin/stdout (a socket), no parsing.
+        if args == ["_preload"] {
+            let server = PreloadServer(factory: .standard, channel: DescriptorChannel(input: 0, output: 1)) { line in
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            Foundation.exit(server.serve())
+        }
+        // `exec` replaces this process, so it is run here rather than through a runner.
+        if commandName(args) == "exec" { runExec(args) }
         var moved: [String] = []
         while let first = args.first {
             if first.hasPrefix("--lab=") || first.hasPrefix("--fault=") || first.hasPrefix("--caps=") {
@@ -54,20 +59,89 @@ struct JHSim: ParsableCommand {
         } else {
             args = moved + args
         }
-        main(args)
+        // `jhsim help config|bench [SUB]` is `jhsim config|bench [SUB] --help`.
+        if args.first == "help", let what = args.dropFirst().first, what == "config" || what == "bench" {
+            args = Array(args.dropFirst()) + ["--help"]
+        }
+        guard args.first == "config" || args.first == "bench" else {
+            do { try forward(args) } catch { exit(withError: error) }
+            return
+        }
+        do {
+            var command = try parseAsRoot(args)
+            try command.run()
+        } catch {
+            // One usage exit status for the whole tool, as tools/jailhouse.c has: 1
+            // (swift-argument-parser would say 64).
+            if exitCode(for: error) == .validationFailure {
+                var text = fullMessage(for: error)
+                // Every jhsim usage error starts with `jhsim: `, whichever parser saw it.
+                if text.hasPrefix("Error: ") { text = "jhsim: " + text.dropFirst(7) }
+                FileHandle.standardError.write(Data((text + "\n").utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
     }
 }
 
-/// Runs a learner-facing command through JHLab's runner and exits with its status.
-func forward(_ argv: [String]) throws {
+/// The first argument that is not a global option (`--lab DIR`, `--fault RULE`,
+/// `--caps TEXT`, also `--x=value`): the command's name.
+func commandName(_ args: [String]) -> String? {
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--lab" || a == "--fault" || a == "--caps" { i += 2; continue }
+        if a.hasPrefix("--lab=") || a.hasPrefix("--fault=") || a.hasPrefix("--caps=") { i += 1; continue }
+        return a
+    }
+    return nil
+}
+
+/// The runner every command goes through, with the library's location filled in.
+func makeRunner() -> LabCommandRunner {
     let env = ProcessInfo.processInfo
-    let runner = LabCommandRunner(
+    var runner = LabCommandRunner(
         factory: .standard,
         environment: LabEnvironment(currentDirectory: FileManager.default.currentDirectoryPath,
                                     variables: env.environment,
                                     stderrIsTerminal: isatty(2) == 1))
         // `faults sweep|campaign|shrink|run` live in JHFaults, above JHLab: plug them in.
-        .withFaultTools(executable: Bundle.main.executablePath)
+        // `--jsonl` lines reach standard output as each run finishes, not at the end.
+        // $JHSIM_WORKER replaces this jhsim as the child of --isolate and --jobs (a wrapper
+        // such as `nice`, or a test's stand-in that dies like a trapping worker).
+        .withFaultTools(executable: env.environment["JHSIM_WORKER"] ?? Bundle.main.executablePath,
+                        standardOutput: { FileHandle.standardOutput.write(Data($0.utf8)) })
+    if let exe = Bundle.main.executablePath {
+        runner.executable = exe
+        runner.preloadLibrary = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            .appendingPathComponent("libjhsim-preload.so").path
+    }
+    return runner
+}
+
+/// `jhsim exec -- COMMAND…`: replaces this process by COMMAND, with the library
+/// preloaded and the lab selected; never returns.
+func runExec(_ argv: [String]) -> Never {
+    switch makeRunner().execPlan(argv) {
+    case .finish(let r):
+        FileHandle.standardOutput.write(Data(r.stdout.utf8))
+        FileHandle.standardError.write(Data(r.stderr.utf8))
+        exit(r.status)
+    case .run(let plan):
+        for key in ProcessInfo.processInfo.environment.keys where plan.environment[key] == nil { unsetenv(key) }
+        for (key, value) in plan.environment { setenv(key, value, 1) }
+        let cArgs = plan.arguments.map { strdup($0) } + [nil]
+        execvp(plan.arguments[0], cArgs)
+        let e = errno
+        FileHandle.standardError.write(Data("jhsim: exec: \(plan.arguments[0]): \(String(cString: strerror(e)))\n".utf8))
+        exit(e == ENOENT ? 127 : 126)
+    }
+}
+
+/// Runs a learner-facing command through JHLab's runner and exits with its status.
+func forward(_ argv: [String]) throws {
+    let runner = makeRunner()
     let result = runner.run(argv) { line in
         FileHandle.standardError.write(Data(line.utf8))
     }
@@ -76,102 +150,3 @@ func forward(_ argv: [String]) throws {
     if result.status != 0 { throw ExitCode(result.status) }
 }
 
-/// The common shape of a forwarding subcommand: every argument goes to JHLab as is, so
-/// the parsing rules of tools/jailhouse.c apply unchanged.
-protocol Forwarding: ParsableCommand {
-    var arguments: [String] { get }
-}
-extension Forwarding {
-    func run() throws { try forward([Self._commandName] + arguments) }
-}
-
-struct LabCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "lab",
-        abstract: "Create, reset or describe the lab (a simulated machine that lives across invocations).",
-        usage: "jhsim \(Help.labInit)\njhsim lab reset\njhsim lab info")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct EnableCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "enable",
-        abstract: "Enable the hypervisor (JAILHOUSE_ENABLE); the default 4-CPU lab uses the built-in qemu-x86.",
-        usage: "jhsim enable [SYSCONFIG]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct DisableCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "disable", abstract: "Disable the hypervisor (JAILHOUSE_DISABLE).")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct ConsoleCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "console", abstract: "Print the hypervisor console.",
-        usage: "jhsim console [-f|--follow]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct CellCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "cell",
-        abstract: "Create, list, load, start, shut down, destroy cells; show statistics.",
-        usage: """
-        jhsim cell create CELLCONFIG
-        jhsim cell list [--json]
-        jhsim cell load {ID|[--name] NAME} {IMAGE | -s|--string STRING} [-a|--address ADDRESS] ...
-        jhsim cell start {ID|[--name] NAME} [--inmate KIND]
-        jhsim cell shutdown {ID|[--name] NAME}
-        jhsim cell destroy {ID|[--name] NAME}
-        jhsim cell stats {ID|[--name] NAME}
-        """)
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct CPUCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "cpu", abstract: "Admin CPU hotplug.",
-        usage: "jhsim cpu online|offline N")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct CPUsCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "cpus",
-        abstract: "Every CPU as Linux, the driver and the hypervisor see it.", usage: "jhsim cpus [--json]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct InmateCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "inmate",
-        abstract: "Choose how a cell's inmate behaves.", usage: "jhsim inmate {ID|[--name] NAME} KIND")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct TraceCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "trace",
-        abstract: "The steps of the last command(s), optionally explained or exported for Perfetto.",
-        usage: "jhsim trace [--last N|--all] [--explain] [--chrome FILE.json]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct DrawCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "draw",
-        abstract: "Draw the CPU-ownership timeline (SVG) or the state machines (Graphviz DOT).",
-        usage: "jhsim draw timeline [-o FILE.svg]\njhsim draw states [-o FILE.dot]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct RunCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "run",
-        abstract: "Run a scenario file (commands plus expectations) on a fresh box.",
-        usage: "jhsim run SCENARIO [--trace] [--json] [--in-lab]")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct DemoCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "demo",
-        abstract: "The guided tour on the built-in 4-CPU machine (no files needed).")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct FaultsCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "faults",
-        abstract: "Fault sites, and fault-injection research: sweeps, seeded campaigns, shrinking.",
-        usage: """
-        jhsim faults list
-        jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--max-runs N] [--check-expect] [--isolate] [--json]
-        jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
-        jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
-        jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--json]
-        """)
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}
-struct QuirksCmd: Forwarding {
-    static let configuration = CommandConfiguration(commandName: "quirks",
-        abstract: "The upstream quirks and whether the lab's profile has them.")
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-}

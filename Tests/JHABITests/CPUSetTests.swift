@@ -80,3 +80,20 @@ import Testing
         #expect(CellState(rawValue: 9).sysfsText == "invalid")
     }
 }
+
+@Suite struct CPUSetWordOperationTests {
+    @Test func rangesAndInPlaceOperationsAgreeWithElementwiseOnes() {
+        for (lo, hi) in [(0, 0), (0, 1), (0, 64), (3, 130), (64, 128), (63, 65), (100, 4096), (5, 5)] {
+            #expect(CPUSet(range: lo..<hi) == CPUSet(Array(lo..<hi)), "\(lo)..<\(hi)")
+        }
+        let a = CPUSet([1, 5, 64, 200]), b = CPUSet([5, 200, 300])
+        var u = a; u.formUnion(b)
+        #expect(u == CPUSet([1, 5, 64, 200, 300]))
+        var d = b; d.subtract(a)
+        #expect(d == CPUSet([300]) && d.words.count == 5)
+        var e = CPUSet([300]); e.subtract(CPUSet([300]))
+        #expect(e.isEmpty && e == CPUSet())
+        #expect(CPUSet([5, 200]).isSubset(of: b) && !a.isSubset(of: b) && CPUSet().isSubset(of: a))
+        #expect(!a.isDisjoint(with: b) && CPUSet([2, 400]).isDisjoint(with: a))
+    }
+}

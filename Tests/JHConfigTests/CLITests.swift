@@ -32,7 +32,7 @@ struct CLITests {
         #expect(out.stdout.contains("\"offset\": 6"))
         #expect(out.stdout.contains("\"offset\": null"))
         #expect(out.stdout.contains("\"message\": \"/nonexistent.cell does not exist\""))
-        #expect(ConfigCLI.check(paths: [], json: false).exitCode == 2)
+        #expect(ConfigCLI.check(paths: [], json: false).exitCode == 1)
     }
 
     @Test("show: text lists named flags, hex addresses and CPU ranges")
@@ -112,7 +112,7 @@ struct CLITests {
     @Test("synth rejects nonsense without trapping", arguments: [(0, 1), (4097, 1), (4, 0), (4, 4), (-3, 1)])
     func synthRejects(cpus: Int, k: Int) {
         let r = ConfigCLI.synth(cpus: cpus, perCell: k, maxCells: nil, yaml: false, outputDir: "/tmp/unused-jhsim-synth")
-        #expect(r.exitCode == 2 && r.stderr.hasPrefix("config synth: "))
+        #expect(r.exitCode == 1 && r.stderr.hasPrefix("config synth: "))
     }
 }
 

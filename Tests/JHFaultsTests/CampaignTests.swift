@@ -22,11 +22,13 @@ import Testing
 
     @Test func plansAreDrawnFromTheSeedWithPlausibleErrnos() throws {
         let target = try FaultScenario.builtin(baseDirectory: NSTemporaryDirectory())
-        let report = try Campaign(runner: runner(target), seed: 5, runs: 40, rulesPerRun: 3).run()
-        #expect(report.records.count == 40)
-        #expect(report.records.allSatisfy { (1...3).contains($0.plan.rules.count) })
+        var records: [Campaign.RunRecord] = []
+        let report = try Campaign(runner: runner(target), seed: 5, runs: 40, rulesPerRun: 3).run(each: { records.append($0) })
+        #expect(records.map(\.index) == Array(1...40))
+        #expect(report.runsDone == 40)
+        #expect(records.allSatisfy { (1...3).contains($0.plan.rules.count) })
         let catalog = SimulatedBox.faultCatalog
-        for rec in report.records {
+        for rec in records {
             for r in rec.plan.rules {
                 let info = try #require(catalog.first { $0.name == r.site })
                 #expect(SiteErrnos.valid(info).contains(r.errno))
@@ -34,7 +36,8 @@ import Testing
                 #expect(try rule(r.description) == r)
             }
         }
-        #expect(report.records.reduce(0) { $0 + $1.injected } > 0)
+        #expect(records.reduce(0) { $0 + $1.injected } == report.injected)
+        #expect(report.injected > 0)
         #expect(report.exitStatus == 0)
     }
 

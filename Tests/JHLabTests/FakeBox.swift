@@ -222,6 +222,36 @@ final class FakeBox: JailhouseBox {
         return cells.map { "\($0.id)" }.reversed()
     }
 
+    func sysfsEntry(_ path: String) -> SysfsEntry? {
+        if path == SysfsCells.cellsDirectory || (try? sysfsList(path)) != nil { return .directory }
+        if (try? sysfsRead(path)) != nil { return .attribute(readable: true, writable: false) }
+        return nil
+    }
+
+    /// Only `cpuN/online`, with the kernel's `0`/`1`.
+    func sysfsWrite(_ path: String, _ value: String) -> Errno? {
+        let prefix = "/sys/devices/system/cpu/cpu"
+        guard path.hasPrefix(prefix), path.hasSuffix("/online"),
+              let cpu = Int(path.dropFirst(prefix.count).dropLast("/online".count)), cpu < machine.cpuCount else { return .noEntry }
+        switch value.first {
+        case "0": return setCPU(cpu, online: false)
+        case "1": return setCPU(cpu, online: true)
+        default: return .invalidArgument
+        }
+    }
+
+    /// CELL_START and CELL_DESTROY by id, reading `struct jailhouse_cell_id` from `memory`.
+    func outsideIoctl(request: UInt32, argument: UInt64, processName: String,
+                      memory: @escaping (UInt64, Int) -> [UInt8]?) throws(SimulationHang) -> Int64 {
+        let command = IoctlCommand(rawValue: request)
+        guard command == .cellStart || command == .cellDestroy else { return Errno.notTTY.negated }
+        guard let b = memory(argument, IoctlLayout.cellIDSize), b.count == IoctlLayout.cellIDSize else {
+            return Errno.badAddress.negated
+        }
+        let id = Int32(b[0]) | Int32(b[1]) << 8 | Int32(b[2]) << 16 | Int32(b[3]) << 24
+        return command == .cellStart ? start(.id(id)) : destroy(.id(id))
+    }
+
     func setCPU(_ cpu: Int, online on: Bool) -> Errno? {
         if cells.dropFirst().contains(where: { $0.cpus.contains(cpu) }) { return .busy }
         if on { online.insert(cpu) } else {

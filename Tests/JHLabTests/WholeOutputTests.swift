@@ -15,7 +15,7 @@ import Testing
         lab.ok("cell create tiny-demo --fault cpu_down:nth=2")
         let info = lab.run("lab info")
         #expect(info.stdout.hasPrefix("Lab:       \(lab.dir)/.jhsim/lab.json\nMachine:   4 CPUs, seed 16, profile fixed, executor inline\nCommands:  2\nClock:     12.00ms\nTrace:     "))
-        #expect(info.stdout.hasSuffix("  1. jhsim enable\n  2. jhsim cell create tiny-demo  (faults: cpu_down:nth=2)\n"))
+        #expect(info.stdout.hasSuffix("  1. jhsim enable\n  2. jhsim cell create tiny-demo --fault cpu_down:nth=2\n"))
         #expect(lab.run("lab reset") == CommandResult(stdout: "Reset the lab in \(lab.dir)/.jhsim: a freshly booted machine (2 logged commands dropped)\n"))
     }
 

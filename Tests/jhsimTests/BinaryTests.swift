@@ -68,6 +68,14 @@ struct JHSimProcess {
         for sub in ["lab", "enable", "cell", "cpus", "trace", "draw", "run", "demo", "faults", "quirks", "config"] {
             #expect(h.stdout.contains("  \(sub) "), "help lists \(sub)")
         }
+        let t = try JHSimProcess.run(["help", "trace"], in: d)
+        #expect(t.status == 0 && t.stdout.contains("--explain") && !t.stdout.contains("<arguments>"))
+        let hc = try JHSimProcess.run(["help", "config"], in: d)
+        #expect(hc.status == 0 && hc.stdout.contains("list"))
+        let list = try JHSimProcess.run(["config", "list"], in: d)
+        #expect(list.status == 0 && list.stdout.contains("tiny-demo       cell    tiny-demo       2"))
+        let show = try JHSimProcess.run(["config", "show", "tiny-demo"], in: d)
+        #expect(show.status == 0 && show.stdout.hasPrefix("cell config \"tiny-demo\""))
         let c = try JHSimProcess.run(["cell", "--help"], in: d)
         #expect(c.status == 0)
         #expect(c.stdout.hasPrefix("usage: jhsim cell create CELLCONFIG\n"))
@@ -75,7 +83,8 @@ struct JHSimProcess {
 
     @Test func usageErrorsExitOne() throws {
         let d = JHSimProcess.tempDir()
-        for args in [["cell", "frob"], ["cell", "load", "1"], ["cpu", "sideways", "1"], ["trace", "--last", "x"]] {
+        for args in [["cell", "frob"], ["cell", "load", "1"], ["cpu", "sideways", "1"], ["trace", "--last", "x"],
+                     ["enabel"], ["help", "nosuch"], ["config", "show"], ["config", "frob"], ["config", "synth", "--cpus", "x"]] {
             let r = try JHSimProcess.run(args, in: d)
             #expect(r.status == 1, "\(args)")
             #expect(r.stderr.hasPrefix("jhsim: "), "\(args): \(r.stderr)")
