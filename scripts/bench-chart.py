@@ -52,16 +52,16 @@ def num(v, digits=0):
 
 def churn_table(rows):
     out = ["| executor | vCPUs | cell CPUs | procs | cycles | cycles/s | wall p50 | wall p99 | modelled create | "
-           "modelled destroy | sim. cycles per modelled create | mallocs/cycle | peak RSS | handoffs/cycle | "
+           "modelled destroy | sim. cycles per modelled create | cycles per CPU-s | mallocs/cycle | peak RSS | handoffs/cycle | "
            "handoff | handoff-bound cycles/s | of bound |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         per_real = r["virtualCreateNs"] / 1e9 * r["cyclesPerSecond"]
         eff = r.get("handoffEfficiency")
         out.append("| " + " | ".join([
             r["executor"], str(r["cpus"]), str(r["cellCpus"]), str(r["processes"]), f'{r["cycles"]:,}',
             num(r["cyclesPerSecond"], 1), dur(r["wallP50Ns"]), dur(r["wallP99Ns"]),
-            dur(r["virtualCreateNs"]), dur(r["virtualDestroyNs"]), num(per_real, 2),
+            dur(r["virtualCreateNs"]), dur(r["virtualDestroyNs"]), num(per_real, 2), num(r.get("cyclesPerCPUSecond"), 1),
             num(r.get("mallocsPerCycle")), f'{r["peakRSSBytes"] / 1048576:.0f} MiB',
             num(r.get("handoffsPerCycle"), 1), dur(r.get("handoffNs")),
             num(r.get("handoffLimitCyclesPerSecond"), 1), "–" if eff is None else f"{eff * 100:.0f} %",
