@@ -37,20 +37,20 @@ array() {
     echo ""
     echo "    /// Names of the built-in cell configs, in the order of §7.1."
     echo "    public static let cellNames = ["
-    echo "        \"tiny-demo\", \"apic-demo\", \"linux-x86-demo\", \"smp-demo\", \"pci-demo\", \"ivshmem-demo\", \"cpu0-demo\","
+    echo "        \"tiny-demo\", \"apic-demo\", \"linux-x86-demo\", \"smp-demo\", \"pci-demo\", \"ivshmem-demo\", \"cpu0-demo\", \"e1000-demo\", \"ioapic-demo\","
     echo "    ]"
     echo ""
     echo "    /// The binary cell config with that name, if built in."
     echo "    public static func cell(named name: String) -> [UInt8]? {"
     echo "        switch name {"
-    for n in tiny-demo apic-demo linux-x86-demo smp-demo pci-demo ivshmem-demo cpu0-demo; do
+    for n in tiny-demo apic-demo linux-x86-demo smp-demo pci-demo ivshmem-demo cpu0-demo e1000-demo ioapic-demo; do
         id=$(echo "$n" | sed -E 's/-(.)/\U\1/g')
         echo "        case \"$n\": $id"
     done
     echo "        default: nil"
     echo "        }"
     echo "    }"
-    for n in tiny-demo apic-demo linux-x86-demo smp-demo pci-demo ivshmem-demo cpu0-demo; do
+    for n in tiny-demo apic-demo linux-x86-demo smp-demo pci-demo ivshmem-demo cpu0-demo e1000-demo ioapic-demo; do
         id=$(echo "$n" | sed -E 's/-(.)/\U\1/g')
         echo ""
         echo "    /// Fixtures/configs/$n.cell."

@@ -46,6 +46,8 @@ public enum Synth {
                                rootCell: root)
         sys.platformInfo.pciMMConfigBase = 0xb000_0000
         sys.platformInfo.pciMMConfigEndBus = 0xff
+        // The Intel hypervisor refuses a system without an Intel IOMMU (vtd_init).
+        sys.platformInfo.iommuUnits[0] = IOMMUUnit(type: .intel, base: 0xfed9_0000, size: 0x1000)
         sys.platformInfo.x86 = X86PlatformInfo(pmTimerAddress: 0x608, apicMode: .auto, vtdInterruptLimit: 256)
         return sys
     }

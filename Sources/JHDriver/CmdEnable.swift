@@ -26,9 +26,14 @@ extension JailhouseDriver {
     ///   empty CPU set, sizes), -EINTR, -EBUSY (already enabled), firmware errors, and
     ///   whatever the hypervisor's per-CPU entry returns.
     func cmdEnable(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
+        pendingHang = nil
         do {
             try enable(file, arg)
         } catch {
+            if let h = pendingHang {
+                pendingHang = nil
+                throw .hang(h)
+            }
             throw .errno(error)
         }
     }
@@ -129,24 +134,47 @@ extension JailhouseDriver {
         }
         var configCopy = config
         configCopy[rootOffset + 8 + CellName.maxLength] = 0
+        // CONFIG_X86: clock rates the config leaves 0 come from the running kernel
+        // (platform_info.x86.tsc_khz at 320, apic_khz at 324), before the hypervisor sees them.
+        if configCopy.count >= 328 {
+            if configCopy.loadLE(UInt32.self, at: 320) == 0 { configCopy.storeLE(kernel.tscKHz, at: 320) }
+            if configCopy.loadLE(UInt32.self, at: 324) == 0 {
+                configCopy.storeLE(kernel.lapicTimerPeriod / (1000 / Kernel.hz), at: 324)
+            }
+        }
         machine.memory.write(configAddress, configCopy)
         consoleAvailable = SystemFlags(rawValue: header.loadLE(UInt32.self, at: 8)).contains(.virtualDebugConsole)
 
         let rootDescriptor = DescriptorView { [machine] off, n in
             machine.memory.read(configAddress &+ UInt64(rootOffset + off), count: n)
         }
+        // jailhouse_cell_prepare_root: on failure upstream leaves root_cell = ERR_PTR
+        // (quirk 15), which the next enable dereferences; fixed leaves it NULL.
         let root: DriverCell
         do {
             root = try cellCreate(rootDescriptor)
         } catch {
+            rootCellErrPtr = machine.profile.has(.prepareRootLeavesErrPtr) ? error : nil
             firmwareFree()
             throw error
         }
         rootCell = root
+        rootCellErrPtr = nil
 
         // on_each_cpu(enter_hypervisor): every online CPU enters; one at or above
-        // max_cpus returns -EINVAL without entering.
+        // max_cpus returns -EINVAL without entering, and the others spin forever in
+        // `entry` waiting for `entered_cpus` to reach `online_cpus`.
         let online = kernel.online
+        let beyond = CPUSet(online.filter { $0 >= maxCPUs })
+        if !beyond.isEmpty {
+            let spinning = CPUSet(online.filter { $0 < maxCPUs })
+            machine.record(DriverTrace.enterBeyondMaxCPUs, result: .error(.invalidArgument), a: maxCPUs, set: beyond)
+            pendingHang = SimulationHang(
+                waiter: "jailhouse enable: on_each_cpu(enter_hypervisor) waiting for call_done; cpus \(spinning.rangeList) spin in entry (hypervisor/setup.c)",
+                reason: "cpus \(beyond.rangeList) are at or above max_cpus (\(maxCPUs)) and return -EINVAL without entering, so entered_cpus never reaches online_cpus (\(online.count))",
+                machine: machine)
+            throw .invalidArgument
+        }
         let results = hypervisor.enable(cpus: online, configAddress: configAddress, maxCPUs: maxCPUs)
         if let error = collectErrorCode(results, step: DriverTrace.enterHypervisor, cpus: online) {
             cellDelete(root)
@@ -156,7 +184,7 @@ extension JailhouseDriver {
         }
 
         cellRegister(root)
-        pciVirtualRootDevicesAdd(rootDescriptor)
+        pciVirtualRootDevicesAdd(rootDescriptor, pciIsVirtual: header[85] != 0)
         enabled = true
         keepModuleReference = true
         log(.info, "The Jailhouse is opening.")

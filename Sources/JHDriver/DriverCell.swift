@@ -33,8 +33,14 @@ extension JailhouseDriver {
         let object = try kernelAlloc(512, tag: "struct cell", site: DriverFaultSites.cellObjectAlloc)
         let regionCount = Int(desc.numMemoryRegions)
         let regions: UInt64
-        do {
-            regions = try kernelAlloc(max(1, 32 * regionCount), tag: "cell memory_regions",
+        do throws(Errno) {
+            // vmalloc(0) returns NULL: a config without memory regions is -ENOMEM, before
+            // any CPU is touched.
+            guard regionCount > 0 else {
+                machine.record(DriverTrace.vmallocZero, result: .error(.noMemory))
+                throw Errno.noMemory
+            }
+            regions = try kernelAlloc(32 * regionCount, tag: "cell memory_regions",
                                       site: DriverFaultSites.cellRegionsAlloc)
         } catch {
             kernel.kfree(object)

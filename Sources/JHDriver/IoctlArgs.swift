@@ -85,4 +85,11 @@ extension Array where Element == UInt8 {
         }
         return v
     }
+
+    /// Little-endian store; bytes past the end are dropped.
+    mutating func storeLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        for i in 0..<MemoryLayout<T>.size where offset + i >= 0 && offset + i < count {
+            self[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i))
+        }
+    }
 }

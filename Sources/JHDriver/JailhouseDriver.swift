@@ -45,6 +45,11 @@ public final class JailhouseDriver: @unchecked Sendable {
     var sysfsCoreSize: UInt64?
 
     public static let stubDriverName = "jailhouse-pci-stub"
+    /// Upstream's `root_cell` after a failed `jailhouse_cell_prepare_root`: ERR_PTR, not
+    /// NULL (quirk 15). `rootCell` is nil then; this says the C pointer is not.
+    var rootCellErrPtr: Errno?
+    /// A hang found deep inside a command whose code path throws errnos (enable).
+    var pendingHang: SimulationHang?
 
     /// Mirrors `jailhouse_init` in driver/main.c: the root device with its sysfs
     /// attributes and the `cells` directory, the misc device and the PCI stub driver.
@@ -74,6 +79,15 @@ public final class JailhouseDriver: @unchecked Sendable {
     public func ioctl(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
         machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
+        if let o = kernel.oops {
+            // The oopsing process died holding jailhouse_lock: every later ioctl sleeps in
+            // mutex_lock_interruptible forever.
+            machine.record(DriverTrace.ioctlBlocked, a: Int(command.rawValue))
+            var h = SimulationHang(waiter: "\(command.name) in mutex_lock_interruptible(jailhouse_lock)",
+                                   reason: "the process that held the lock was killed by an earlier \(o)", machine: machine)
+            h.oops = o
+            throw h
+        }
         do throws(DriverFailure) {
             switch command {
             case .enable: try cmdEnable(file, arg)
@@ -93,6 +107,10 @@ public final class JailhouseDriver: @unchecked Sendable {
                 machine.record(DriverTrace.ioctlHangs, a: Int(command.rawValue))
                 throw h
             }
+        }
+        if let o = kernel.oops {
+            machine.record(DriverTrace.ioctlOopsed, a: Int(command.rawValue))
+            throw SimulationHang(oops: o, during: command.name, machine: machine)
         }
         machine.record(DriverTrace.ioctlEnd, result: result == 0 ? .ok : .error(Errno(rawValue: Int32(-result))),
                        a: Int(command.rawValue))

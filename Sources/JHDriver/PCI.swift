@@ -77,8 +77,16 @@ extension JailhouseDriver {
     }
 
     /// Mirrors `jailhouse_pci_virtual_root_devices_add`: rescan the slot of every IVSHMEM
-    /// device of the root config so Linux discovers it.
-    func pciVirtualRootDevicesAdd(_ root: DescriptorView) {
+    /// device of the root config so Linux discovers it. With a virtual PCI host
+    /// (`pci_is_virtual`) the host controller needs a device-tree overlay first; x86
+    /// kernels lack CONFIG_OF_OVERLAY, so upstream warns and adds nothing (quirk 16;
+    /// fixed acts as if the host controller were there).
+    func pciVirtualRootDevicesAdd(_ root: DescriptorView, pciIsVirtual: Bool) {
+        if pciIsVirtual && machine.profile.has(.virtualPCIHostNeedsOverlay) {
+            log(.warning, "jailhouse: CONFIG_OF_OVERLAY disabled")
+            log(.warning, "jailhouse: failed to add virtual host controller")
+            return
+        }
         for dev in root.pciDevices(limit: 1 << 16) where dev.type == .ivshmem {
             pciAddDevice(PCIAddress(domain: dev.domain, bdf: dev.bdf))
         }

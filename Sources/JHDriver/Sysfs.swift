@@ -41,22 +41,71 @@ extension JailhouseDriver {
 
     /// Mirrors `jailhouse_sysfs_cell_create` in driver/sysfs.c: `cells/<id>` with its
     /// attributes and `statistics/`; per-CPU statistics objects are created for the root
-    /// and *moved* from the root for any other cell (CPUs the root lacks are skipped).
+    /// and *moved* from the root for any other cell (CPUs the root lacks are skipped, a
+    /// failed move only warns).
+    ///
+    /// Upstream's error paths release the wrong objects (quirk 9): a failing `statistics`
+    /// kobject is released as if it were the cell, a failing root `cpuN` object is freed
+    /// twice and then moved to the NULL `root_cell` — kernel oopses. A `root_cell` left as
+    /// ERR_PTR by an earlier failed enable is dereferenced here (quirk 15). The fixed
+    /// profile unwinds cleanly.
     func sysfsCellCreate(_ cell: DriverCell) throws(Errno) {
         let fs = kernel.sysfs
         let dir = cellDir(cell)
-        try fs.mkdir(dir)
-        do {
-            try populateCellDir(cell, dir)
+        let upstream9 = machine.profile.has(.sysfsErrorPathBadRelease)
+        // kobject_init_and_add(&cell->kobj): its release is the right one.
+        do throws(Errno) {
+            try fs.mkdir(dir)
+            try populateCellAttributes(cell, dir)
         } catch {
-            // Cleanup is done here, as jailhouse_sysfs_cell_create does: stats objects
-            // already moved go back to the root, the directory goes away.
-            sysfsCellDelete(cell)
+            try? fs.remove(dir)
             throw error
+        }
+        do throws(Errno) {
+            try populateStatistics(cell, dir)
+        } catch {
+            if upstream9 {
+                kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
+                                      bug: "kernel BUG at mm/slub.c: kfree() of a pointer inside struct cell (the statistics kobject released as a cell)",
+                                      quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
+            } else {
+                try? fs.remove(dir)
+            }
+            throw error
+        }
+        for cpu in cell.cpusAssigned {
+            if let root = rootCell {
+                guard root.cpusAssigned.contains(cpu) else { continue }
+                do throws(Errno) {
+                    try fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
+                } catch {
+                    log(.warning, "WARNING: CPU: \(kernel.online.first ?? 0) at driver/sysfs.c jailhouse_sysfs_cell_create: kobject_move failed (\(error.negated))")
+                }
+            } else if let bad = rootCellErrPtr {
+                // root_cell == ERR_PTR(-errno) is not NULL: find_cell_cpu walks its list.
+                kernel.die(KernelOops(function: "jailhouse_sysfs_cell_create",
+                                      bug: "BUG: unable to handle page fault for an address near ERR_PTR(\(bad.negated)) (root_cell left by the failed enable)",
+                                      quirk: .prepareRootLeavesErrPtr), cpu: kernel.online.first ?? 0)
+                throw .badAddress
+            } else {
+                do throws(Errno) {
+                    try createCPUStatistics(cpu, dir)
+                } catch {
+                    if upstream9 {
+                        kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
+                                              bug: "kernel BUG at mm/slub.c: double free of struct cell_cpu (cpu\(cpu) kobject released as a cell, then kfree'd)",
+                                              quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
+                    } else {
+                        try? fs.remove(dir)
+                    }
+                    throw error
+                }
+            }
         }
     }
 
-    private func populateCellDir(_ cell: DriverCell, _ dir: String) throws(Errno) {
+    /// The default attributes of the cell's kobject.
+    private func populateCellAttributes(_ cell: DriverCell, _ dir: String) throws(Errno) {
         let fs = kernel.sysfs
         try fs.createFile(dir + "/name", show: { cell.name + "\n" })
         try fs.createFile(dir + "/state", show: { [weak self] in self?.stateShow(cell) ?? "invalid\n" })
@@ -71,6 +120,11 @@ extension JailhouseDriver {
         try fs.createFile(dir + "/cpus_failed_list", show: { [weak self] in
             (self?.failedCPUs(cell).rangeList ?? "") + "\n"
         })
+    }
+
+    /// The `statistics` kobject and its attributes (sums over the cell's CPUs).
+    private func populateStatistics(_ cell: DriverCell, _ dir: String) throws(Errno) {
+        let fs = kernel.sysfs
         try fs.mkdir(dir + "/statistics")
         for stat in CPUStatistic.allCases {
             try fs.createFile(dir + "/statistics/vmexits_" + stat.sysfsName, show: { [weak self] in
@@ -83,19 +137,17 @@ extension JailhouseDriver {
                 return "\(sum)\n"
             })
         }
-        for cpu in cell.cpusAssigned {
-            if let root = rootCell {
-                guard root.cpusAssigned.contains(cpu) else { continue }
-                try fs.move(cellDir(root) + "/statistics/cpu\(cpu)", to: dir + "/statistics/cpu\(cpu)")
-            } else {
-                let cpuDir = dir + "/statistics/cpu\(cpu)"
-                try fs.mkdir(cpuDir)
-                for stat in CPUStatistic.allCases {
-                    try fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName, show: { [weak self] in
-                        "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
-                    })
-                }
-            }
+    }
+
+    /// One root `statistics/cpuN` kobject.
+    private func createCPUStatistics(_ cpu: CPUID, _ dir: String) throws(Errno) {
+        let fs = kernel.sysfs
+        let cpuDir = dir + "/statistics/cpu\(cpu)"
+        try fs.mkdir(cpuDir)
+        for stat in CPUStatistic.allCases {
+            try fs.createFile(cpuDir + "/vmexits_" + stat.sysfsName, show: { [weak self] in
+                "\(max(0, self?.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue)) ?? 0))\n"
+            })
         }
     }
 

@@ -161,6 +161,12 @@ public struct FaultRunner: Sendable {
                 if case .cellCreate(let bytes)? = r.logged?.action, let c = try? CellConfig.decode(Array(bytes)) {
                     configs.append(SeenCellConfig(name: c.name, ranges: c.memoryRegions.filter { $0.size > 0 }.map(\.physRange)))
                 }
+                if r.outcome?.oops == true, let q = session.box.oops?.quirk, box.machine.profile.has(q) {
+                    // A documented upstream quirk oopsed the simulated kernel (quirks 9, 15):
+                    // the box is dead from here on, which is the quirk, not a finding.
+                    transcript[transcript.count - 1] = "$ jhsim \(text) → oops (quirk \(q.number), \(q.rawValue))"
+                    break run
+                }
                 if let hang = r.outcome?.hang {
                     // The process is stuck inside the ioctl (holding jailhouse_lock, perhaps):
                     // the box is mid-operation, so the between-operations invariants do not apply.

@@ -164,7 +164,7 @@ extension Hypervisor {
         }
         if size > 8 { _ = try allocPages(1, for: cell, "cpu_set", cpu: cpu) }
         do throws(Errno) {
-            try machine.check(FaultSite(HypervisorFaultSites.mmioCellInit, cpu: cpu))
+            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.mmioCellInit, cpu: cpu)) }
             _ = try allocPages(1, for: cell, "mmio", cpu: cpu)
         } catch {
             freePages(of: cell, "cpu_set")

@@ -76,11 +76,14 @@ public struct HVPIORegion: Hashable, Sendable {
 /// `struct jailhouse_pci_device` (56 bytes): the fields the hypervisor units use.
 public struct HVPCIDevice: Hashable, Sendable {
     public var type: PCIDeviceType, iommu: UInt8, domain: UInt16, bdf: UInt16
+    public var numMSIVectors: UInt8, numMSIXVectors: UInt16, msixRegionSize: UInt16, msixAddress: UInt64
     static let size = 56
     init?(_ r: LEBytes, _ o: Int) {
         guard let t = r.u8(o), let i = r.u8(o + 1), let d = r.u16(o + 2), let b = r.u16(o + 4),
               r.slice(o, Self.size) != nil else { return nil }
         type = PCIDeviceType(rawValue: t); iommu = i; domain = d; bdf = b
+        numMSIVectors = r.u8(o + 34)!; numMSIXVectors = r.u16(o + 36)!
+        msixRegionSize = r.u16(o + 38)!; msixAddress = r.u64(o + 40)!
     }
     /// `domain:bus:dev.fn`, as upstream logs it.
     var name: String {
@@ -195,9 +198,16 @@ public struct HVSystemDescriptor: Sendable {
     public let flags: UInt32
     public let hypervisorMemory: HVMemoryRegion
     public let pciMMConfigBase: UInt64
+    public let pciMMConfigEndBus: UInt8
+    public let pciIsVirtual: Bool
     public let pmTimerAddress: UInt16
     public let tscKHz: UInt32
     public let apicKHz: UInt32
+    /// `platform_info.x86.apic_mode` and `vtd_interrupt_limit`.
+    public let apicMode: UInt8
+    public let vtdInterruptLimit: UInt32
+    /// `platform_info.iommu_units` (all 8 slots; a unit with base 0 ends the list).
+    public let iommuUnits: [(type: UInt32, base: UInt64, size: UInt32)]
     public let root: HVCellDescriptor
 
     public init?(bytes: [UInt8]) {
@@ -209,9 +219,14 @@ public struct HVSystemDescriptor: Sendable {
         flags = r.u32(8)!
         hypervisorMemory = hv
         pciMMConfigBase = r.u64(76)!
+        pciMMConfigEndBus = r.u8(84)!
+        pciIsVirtual = r.u8(85)! != 0
         pmTimerAddress = r.u16(312)!
         tscKHz = r.u32(320)!
         apicKHz = r.u32(324)!
+        apicMode = r.u8(314)!
+        vtdInterruptLimit = r.u32(316)!
+        iommuUnits = (0..<8).map { i in (r.u32(88 + 28 * i)!, r.u64(92 + 28 * i)!, r.u32(100 + 28 * i)!) }
         self.root = root
     }
 

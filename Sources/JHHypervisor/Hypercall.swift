@@ -145,7 +145,7 @@ extension Hypervisor {
                                  machine: machine)
         }
         printk("Shutting down hypervisor\n")
-        for u in units.reversed() { u.shutdown() }
+        for u in units.reversed() { u.shutdown(hv: self) }
         let per = perCPU
         let exit = machine.cost.hypercallExit
         machine.broadcast(started) { cpu, ctx in
@@ -165,6 +165,8 @@ extension Hypervisor {
             p.shutdownState = 0
         }
         cellList = []
+        physIOAPICs = []
+        remapUsed = 0
         memoryMap = HVMemoryMap()
         rootPIO = PIOPermissions()
         pool = PagePool(base: 0, pages: 0)

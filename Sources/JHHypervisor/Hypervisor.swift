@@ -13,11 +13,14 @@ final class HVCell {
     /// Pool pages this cell holds, in allocation order (freed in reverse).
     var allocations: [(address: UInt64, pages: Int, what: String)] = []
     var inmate: InmateKind?
-    /// Unit data: IOAPIC pins taken from root (chip index, 4 words), PCI devices (bdf), CAT.
-    var ioapicPins: [(chip: Int, pins: [UInt32])] = []
-    var pciDevices: [UInt16] = []
-    var catCOS: Int?
-    var catWays: UInt32 = 0
+    /// The cell's IOAPIC chips and the pins it holds (`struct cell_ioapic`).
+    struct IOAPICPins: Equatable { var address: UInt64; var pins: [UInt32] }
+    var ioapics: [IOAPICPins] = []
+    /// Physical PCI devices assigned to the cell (`pci_device.cell == cell`).
+    var pciDevices: [HVPCIDevice] = []
+    /// CAT class of service and capacity bitmask (`cell->arch.cos`, `cat_mask`).
+    var catCOS: UInt32 = 0
+    var catMask: UInt64 = 0
     /// How many shutdown requests the inmate has seen (the locking inmate denies the first).
     var shutdownRequests = 0
 
@@ -46,8 +49,8 @@ public final class Hypervisor: @unchecked Sendable {
     static let temporaryPages: UInt64 = 16
     /// Bytes of `struct cell` before the config copy: the comm page plus arch data.
     static let cellStructSize: UInt64 = 4096 + 512
-    /// Pages of the remap pool (`REMAP_POOL_SIZE`), for HYPERVISOR_GET_INFO.
-    static let remapPoolPages = 1024
+    /// Pages of the remap pool: BITS_PER_PAGE × NUM_REMAP_BITMAP_PAGES (4 on x86).
+    static let remapPoolPages = 32768 * 4
     /// Largest pool the simulation keeps a bitmap for (1 GiB of 4 KiB pages).
     static let maxPoolPages: UInt64 = 1 << 18
     /// Bytes of hypervisor console kept (the real one is a ring of a few pages).
@@ -71,13 +74,26 @@ public final class Hypervisor: @unchecked Sendable {
     var suspendedCPUs = CPUSet()
     /// CPUs the hypervisor runs on (`PerCPU.active` of each, as one bitmask).
     var activeCPUs = CPUSet()
+    /// Physical IOAPICs mapped so far (`phys_ioapics`), shared by the VT-d and IOAPIC units.
+    var physIOAPICs: [PhysIOAPIC] = []
+    /// The VT-d interrupt-remapping table: which entries are assigned, and each device's region.
+    var intRemapAssigned: [Bool] = []
+    var intRemapRegions: [UInt16: (start: Int, length: Int)] = [:]
+    /// Pool pages no one will ever free (upstream leaks, e.g. quirk 14), for inspection.
+    public internal(set) var leakedPages = 0
+    /// Pool pages the hypervisor holds for itself (reserved areas, unit tables).
+    var globalPages = 0
+    /// Set while enable runs: its own fault sites (hv_init_early, hv_cpu_init,
+    /// hv_unit_init) stand for every failure there, so the per-allocation seams used by
+    /// cell create stay quiet and a create-time fault plan cannot break enable.
+    var enabling = false
     var pendingInmates: [UInt32: InmateKind] = [:]
     private var consoleBytes: [UInt8] = []
 
     public init(machine: Machine) {
         self.machine = machine
         perCPU = (0..<machine.cpuCount).map(PerCPU.init)
-        units = [IOMMUUnit(), IOAPICUnit(), PCIUnit(), CATUnit()]
+        units = [IOMMUUnit(), IOAPICUnit(), CATUnit(), PCIUnit()]
         machine.addStatusProvider("hypervisor") { [weak self] cpu in
             guard let self else { return "gone" }
             return self.statusLine(cpu)
@@ -118,6 +134,19 @@ public final class Hypervisor: @unchecked Sendable {
             out[s] = cpu >= 0 && cpu < perCPU.count ? perCPU[cpu].stats[s.rawValue] : 0
         }
         return out
+    }
+
+    /// Root's CAT capacity bitmask (`root_cell.arch.cat_mask`).
+    public var rootCATMask: UInt64 { rootCell?.catMask ?? 0 }
+
+    /// The pins root holds on the IOAPIC at `address` (4 words), nil if root has no such chip.
+    public func rootIOAPICPins(_ address: UInt64) -> [UInt32]? {
+        rootCell?.ioapics.first { $0.address == address }?.pins
+    }
+
+    /// The cells a physical PCI device is assigned to, root first.
+    public func pciOwners(bdf: UInt16) -> [UInt32] {
+        cellList.filter { $0.pciDevices.contains { $0.bdf == bdf } }.map(\.id)
     }
 
     /// Hypervisor console: its own printk lines and DEBUG_CONSOLE_PUTC output, last 64 KiB.
@@ -169,7 +198,7 @@ public final class Hypervisor: @unchecked Sendable {
     /// - Throws: `Errno.noMemory` when the pool is exhausted or a fault is planned.
     func allocPages(_ count: Int, for cell: HVCell, _ what: String, cpu: CPUID) throws(Errno) -> UInt64 {
         do {
-            try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what))
+            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
         } catch {
             record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error
@@ -181,6 +210,23 @@ public final class Hypervisor: @unchecked Sendable {
         cell.allocations.append((a, count, what))
         record(HypervisorTrace.pageAllocDone, cpu: cpu, result: .ok, a: count, b: pool.usedCount, c: pool.size, text: what)
         return a
+    }
+
+    /// Takes `pages` virtual pages of the remap pool (`paging_map_device`).
+    /// - Throws: `Errno.noMemory` when the remap pool is exhausted.
+    func remapAlloc(_ pages: Int) throws(Errno) {
+        guard remapUsed + pages <= Self.remapPoolPages else { throw .noMemory }
+        remapUsed += pages
+    }
+
+    /// The VT-d unit, which the PCI unit calls for each device it adds or removes.
+    var iommu: IOMMUUnit? { units.lazy.compactMap { $0 as? IOMMUUnit }.first }
+
+    /// Drops the pages of `cell` allocated for `what` from its books without freeing them:
+    /// the pool never gets them back (an upstream leak).
+    func leak(_ cell: HVCell, _ what: String) {
+        guard let i = cell.allocations.lastIndex(where: { $0.what == what }) else { return }
+        leakedPages += cell.allocations.remove(at: i).pages
     }
 
     /// Frees the pages of `cell` allocated for `what` (the most recent such allocation).
@@ -242,60 +288,92 @@ public final class Hypervisor: @unchecked Sendable {
         printk("\nInitializing Jailhouse hypervisor v0.12 on CPU \(master)\n")
         printk("Code location: 0xfffffffff0000050\n")
         try machine.check(FaultSite(HypervisorFaultSites.initEarly, cpu: master))
-        let poolBase = (configAddress + total + 4095) & ~4095
+        // paging_init: the pool is every page after the core image; the per-CPU areas,
+        // the config copy and the pool's own bitmap are used from the start, then the
+        // remap pool's bitmap and the parking page table are taken.
+        let perCPUBytes = UInt64(maxCPUs) * Self.firmware.perCPUSize
+        guard configAddress >= hv.physStart + perCPUBytes else { throw .invalidArgument }
+        let poolBase = configAddress - perCPUBytes
         // A simulation limit: the pool bitmap is capped at 1 GiB worth of pages.
         let hvEnd = min(hv.physEnd, poolBase &+ Self.maxPoolPages * 4096)
         guard poolBase < hvEnd else { throw .noMemory }
         let poolPages = Int((hvEnd - poolBase) / 4096)
-        printk("Page pool usage after early setup: mem 0/\(poolPages), remap 0/\(Self.remapPoolPages)\n")
-        printk("Initializing processors:\n")
-        let rootSet = sys.root.cpus
-        // cpu_init on every CPU: only root CPUs may enter; after a failure the others
-        // see `error` set and skip their own init.
-        for cpu in list {
-            printk(" CPU \(cpu)... ")
-            do throws(Errno) {
-                try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
-                guard rootSet.contains(cpu) else { throw .invalidArgument }
-            } catch {
-                printk("FAILED\n")
-                throw error
-            }
-            printk("OK\n")
-        }
-        // init_late: every root CPU must have entered.
-        guard list.count == rootSet.count else { throw .invalidArgument }
-
+        let reserved = Int(perCPUBytes / 4096) + Int((total + 4095) / 4096) + (poolPages + 32767) / 32768
+        guard poolPages > reserved else { throw .noMemory }
+        let savedPool = pool
+        pool = PagePool(base: poolBase, pages: poolPages)
+        remapUsed = 0
+        physIOAPICs = []
+        intRemapAssigned = []
+        intRemapRegions = [:]
+        leakedPages = 0
+        globalPages = 0
+        system = sys
         let rootID = machine.profile.has(.rootIDFromSystemConfig) ? sys.root.id : 0
         let root = HVCell(id: rootID, config: sys.root, isRoot: true)
-        var newPool = PagePool(base: poolBase, pages: Int((hvEnd - poolBase) / 4096))
+        cellList = [root]
+        var up: [HVUnit] = []
+        enabling = true
+        defer { enabling = false }
+        do throws(Errno) {
+            _ = try allocGlobalPages(reserved, "per_cpu+config+bitmap", cpu: master)
+            _ = try allocGlobalPages(4, "remap_bitmap", cpu: master)
+            _ = try allocGlobalPages(1, "parking_pt", cpu: master)
+            // cell_init(root) and arch_init_early (APIC, root's vCPU structures).
+            try cellInit(root, caller: master)
+            if sys.apicMode == APICMode.xapic.rawValue {
+                try remapAlloc(1)
+                printk("Using xAPIC\n")
+            } else {
+                printk("Using x2APIC\n")
+            }
+            _ = try allocPages(3, for: root, "arch", cpu: master)
+            printk("Page pool usage after early setup: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+            printk("Initializing processors:\n")
+            let rootSet = sys.root.cpus
+            // cpu_init on every CPU: only root CPUs may enter; after a failure the others
+            // see `error` set and skip their own init.
+            for cpu in list {
+                printk(" CPU \(cpu)... ")
+                do throws(Errno) {
+                    try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
+                    guard rootSet.contains(cpu) else { throw .invalidArgument }
+                } catch {
+                    printk("FAILED\n")
+                    throw error
+                }
+                printk("(APIC ID \(cpu)) OK\n")
+            }
+            // init_late: every root CPU must have entered; then the units in link order.
+            guard list.count == rootSet.count else { throw .invalidArgument }
+            for u in units {
+                printk("Initializing unit: \(u.consoleName)\n")
+                try machine.check(FaultSite(HypervisorFaultSites.unitInit, cpu: master, detail: u.name))
+                try u.initialize(root: root, hv: self, cpu: master)
+                up.append(u)
+            }
+        } catch {
+            // shutdown() on the master: the units that came up shut down; nothing of
+            // this attempt stays.
+            for d in up.reversed() { d.shutdown(hv: self) }
+            pool = savedPool
+            cellList = []
+            system = nil
+            remapUsed = 0
+            throw error
+        }
+        let rootSet = sys.root.cpus
         var map = HVMemoryMap()
         for r in sys.root.memoryRegions where r.size > 0 && !r.isSubpage && !r.flags.contains(.commRegion) {
             map.map(rootID, r.physStart, r.size)
         }
         var pio = PIOPermissions()
         for p in sys.root.pioRegions { pio.set(p.base, p.length, true) }
-        // Units come up in order; a failure unwinds the ones already up.
-        var up: [HVUnit] = []
-        for u in units {
-            printk("Initializing unit: \(u.consoleName)\n")
-            do throws(Errno) {
-                try machine.check(FaultSite(HypervisorFaultSites.unitInit, cpu: master, detail: u.name))
-                try u.initRoot(sys.root, pool: &newPool)
-                up.append(u)
-            } catch {
-                for d in up.reversed() { d.shutdown() }
-                throw error
-            }
-        }
         // Commit: every CPU enters on its own thread.
-        system = sys
         systemCPUs = rootSet
         onlineCPUs = list.count
-        pool = newPool
         memoryMap = map
         rootPIO = pio
-        cellList = [root]
         let per = perCPU
         let entering = CPUSet(list)
         let acks = machine.broadcast(entering) { cpu, ctx in

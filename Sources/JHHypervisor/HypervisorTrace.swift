@@ -125,7 +125,18 @@ public enum HypervisorTrace {
     public static let inmateLock = k(0x83, "lock", "cell={cell:a}", layer: .inmate)
     public static let inmateRun = k(0x84, "run", "ticks={ticks:a}", layer: .inmate)
 
+    // x86 units (hypervisor/arch/x86/{vtd,ioapic}.c)
+    public static let ioapicNoSlot = k(0x90, "ioapic_get_or_add_phys", "address=0x{address:a:x}",
+                                       mirrors: "ioapic_get_or_add_phys (hypervisor/arch/x86/ioapic.c)")
+    public static let intRemapFull = k(0x91, "vtd_reserve_int_remap_region", "device=0x{device:a:x} length={length:b}",
+                                       mirrors: "vtd_reserve_int_remap_region (hypervisor/arch/x86/vtd.c)")
+    public static let vtdNoUnit = k(0x92, "vtd_init", "no IOMMU unit", mirrors: "vtd_init (hypervisor/arch/x86/vtd.c)")
+    public static let vtdNotIntel = k(0x93, "vtd_init", "iommu type={type:a} is not Intel", mirrors: "vtd_init (hypervisor/arch/x86/vtd.c)")
+    public static let ioapicPinBaseLeak = k(0x94, "ioapic_cell_init", "cell={cell:a} pin_base={base:b} page and pins leak",
+                                            mirrors: "ioapic_cell_init (hypervisor/arch/x86/ioapic.c)")
+
     public static let all: [TraceKind] = [
+        ioapicNoSlot, intRemapFull, vtdNoUnit, vtdNotIntel, ioapicPinBaseLeak,
         hypercallNoHypervisor, hypercallBadCPU, hypercall, hypercallEnd, hypercallDisable, shutdownState, release, disable,
         enable, enableEnd, cpuInit, owner, pageAlloc, pageAllocDone, sipiNotRoot, sipiFailed, sipi,
         cellSuspend, suspended, cellResume, park, reset, panicPark,

@@ -178,6 +178,12 @@ public protocol JailhouseBox: AnyObject {
     func setInmate(_ kind: String, forCell id: UInt32) -> Bool
     /// The kernel log.
     var dmesg: [String] { get }
+    /// The first kernel oops, once the simulated kernel had one (the box is dead then).
+    var oops: KernelOops? { get }
+}
+
+extension JailhouseBox {
+    public var oops: KernelOops? { nil }
 }
 
 /// What the lab needs from the lower layers besides a box: built-in configs and catalogs.

@@ -87,6 +87,9 @@ public struct ActionOutcome: Hashable, Sendable {
     public var hang: String?
     /// The command's own `--fault` rules (as given) that never fired.
     public var unfiredFaults: [String] = []
+    /// Set when the command never returned because the simulated kernel oopsed (in it or
+    /// before it); `hang` holds the report.
+    public var oops: Bool = false
     public var errno: Errno? { hang == nil ? Errno.fromReturn(result) : nil }
     public init(result: Int64, hang: String? = nil) { self.result = result; self.hang = hang }
 }

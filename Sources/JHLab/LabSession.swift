@@ -116,7 +116,9 @@ public final class LabSession {
             return ActionOutcome(result: try ioctl())
         } catch {
             // On hardware the ioctl never returns; there is no result to report.
-            return ActionOutcome(result: 0, hang: error.description)
+            var o = ActionOutcome(result: 0, hang: error.description)
+            o.oops = error.oops != nil
+            return o
         }
     }
 

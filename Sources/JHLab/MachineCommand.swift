@@ -204,6 +204,10 @@ struct MachineContext {
     func execute(_ command: MachineCommand, faults: [String], signalAfter: UInt64?, commandLine: String? = nil,
                  caps: String? = nil, session: LabSession, _ out: inout Output) throws -> Int32 {
         let line = commandLine ?? Self.describe(command)
+        if let o = session.box.oops {
+            // A dead box says so on every command (views still read what is left).
+            out.err("jhsim: the simulated kernel oopsed earlier (\(o)); Jailhouse commands block on jailhouse_lock until 'jhsim lab init' starts over\n")
+        }
         func perform(_ action: LabAction) throws -> ActionOutcome {
             let o: ActionOutcome
             do {
@@ -221,7 +225,11 @@ struct MachineContext {
         /// perror-style failure, exit status 1, like tools/jailhouse.c.
         func ioctlResult(_ o: ActionOutcome, _ name: String) -> Int32 {
             if let hang = o.hang {
-                out.err("jhsim: the command never returns on real hardware — the simulator stopped a \(hang)\n")
+                if o.oops {
+                    out.err("Killed\njhsim: Oops — the simulated kernel oopsed; the process died inside the system call: \(hang)\n")
+                } else {
+                    out.err("jhsim: the command never returns on real hardware — the simulator stopped a \(hang)\n")
+                }
                 return 1
             }
             guard let e = o.errno else { return 0 }

@@ -114,6 +114,7 @@ final class StandardBox: JailhouseBox {
     }
 
     var dmesg: [String] { sim.kernel.dmesg() }
+    var oops: KernelOops? { sim.kernel.oops }
 }
 
 extension BoxFactory {

@@ -41,6 +41,13 @@ public final class Kernel: @unchecked Sendable {
     var deviceOffline: [Bool]
     /// `cpu_online_mask`.
     public internal(set) var online: CPUSet
+    /// `tsc_khz` as calibrated at boot, and the local APIC timer's ticks per jiffy
+    /// (`lapic_timer_period`) with HZ = 250: the simulated box's clocks.
+    public let tscKHz: UInt32 = 2_400_000
+    public let lapicTimerPeriod: UInt32 = 4_000_000
+    public static let hz: UInt32 = 250
+    /// Set once kernel code oopsed (`die()`): the kernel is tainted from then on.
+    public internal(set) var oops: KernelOops?
     /// CPUs left in an intermediate hotplug state by a failed rollback, with the report.
     public internal(set) var rollbackFailures: [HotplugRollbackFailure] = []
 

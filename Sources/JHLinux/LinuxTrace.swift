@@ -110,8 +110,11 @@ public enum LinuxTrace {
                                       mirrors: "new_id_store (drivers/pci/pci-driver.c)")
     public static let pciUnbind = k(0x65, "pci_unbind", "dev={dev:a:pci} driver={driver:t}", mirrors: "device_release_driver (drivers/base/dd.c)")
     public static let pciProbe = k(0x66, "pci_probe", "dev={dev:a:pci} driver={driver:t}", mirrors: "really_probe (drivers/base/dd.c)")
+    /// Text argument: the oops description.
+    public static let oops = k(0x70, "oops", "{what:t}", mirrors: "die (arch/x86/kernel/dumpstack.c)")
 
     public static let all: [TraceKind] = [
+        oops,
         sysfsNoEntry, boot, sysfsStoreOnline, printk,
         kmalloc, kzalloc, kmallocDone, kzallocDone, kfreeInvalid, kfree, badKernelWrite, badKernelRead,
         removeCPU, removeCPUAlready, removeCPUDone, addCPU, addCPUAlready, addCPUDone,

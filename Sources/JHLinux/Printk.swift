@@ -1,3 +1,4 @@
+import JHABI
 import JHMachine
 
 /// A printk log level (`KERN_EMERG` … `KERN_DEBUG`, include/linux/kern_levels.h).
@@ -86,5 +87,20 @@ extension Kernel {
     /// `dmesg` output: every record at or above `minLevel` priority (numerically ≤).
     public func dmesg(maxLevel: LogLevel = .debug) -> [String] {
         log.records.filter { $0.level <= maxLevel }.map(\.dmesgLine)
+    }
+}
+
+extension Kernel {
+    /// Mirrors `die` / `oops_end` (arch/x86/kernel/dumpstack.c) for the simulated kernel:
+    /// logs the oops report and taints the kernel. The caller then ends the system call
+    /// that oopsed (its process is killed; it never returns).
+    public func die(_ o: KernelOops, cpu: CPUID) {
+        printk(.alert, o.bug)
+        printk(.warning, "Oops: 0000 [#\(oops == nil ? 1 : 2)] SMP NOPTI")
+        printk(.warning, "CPU: \(cpu) PID: 1000 Comm: jailhouse Tainted: G           O")
+        printk(.warning, "RIP: 0010:\(o.function)+0x4c/0x1a0 [jailhouse]")
+        printk(.warning, "---[ end trace 0000000000000000 ]---")
+        if oops == nil { oops = o }
+        record(LinuxTrace.oops, cpu: cpu, text: o.bug)
     }
 }

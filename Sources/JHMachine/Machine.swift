@@ -269,11 +269,33 @@ public enum MachineError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A kernel oops of the simulated Linux: a bad pointer dereference or a bad free in
+/// kernel code. The oopsing process is killed inside the system call (it never returns),
+/// the kernel is tainted and, as the oops happened with `jailhouse_lock` held, the
+/// Jailhouse device is dead until reboot. An outcome of the simulated kernel, never a trap.
+public struct KernelOops: Sendable, Hashable, CustomStringConvertible {
+    /// The kernel function the fault happened in (the oops report's RIP).
+    public var function: String
+    /// The first report line, e.g. "BUG: kernel NULL pointer dereference, address: 0x40".
+    public var bug: String
+    /// The upstream quirk behind it, if any.
+    public var quirk: Quirk?
+    public init(function: String, bug: String, quirk: Quirk?) {
+        self.function = function; self.bug = bug; self.quirk = quirk
+    }
+    public var description: String {
+        "Oops: \(bug) in \(function)" + (quirk.map { " (quirk \($0.number), \($0.rawValue))" } ?? "")
+    }
+}
+
 /// A wait that no event can ever end: the simulator stops it and reports where.
 ///
 /// Thrown instead of hanging the process (e.g. a management hypercall waiting forever
-/// for an inmate that never answers, with `msg_reply_timeout` 0).
+/// for an inmate that never answers, with `msg_reply_timeout` 0). A kernel oops ends
+/// the system call the same way (the process never returns); `oops` says so.
 public struct SimulationHang: Error, Sendable, CustomStringConvertible {
+    /// Set when the call never returns because the kernel oopsed in it.
+    public var oops: KernelOops?
     /// What was waiting, e.g. "hypervisor on cpu0 in cell_exchange_message(apic-demo)".
     public var waiter: String
     /// Why nothing can end the wait.
@@ -289,7 +311,16 @@ public struct SimulationHang: Error, Sendable, CustomStringConvertible {
         time = machine.now
     }
 
+    /// The report of a kernel oops (`waiter` is the killed process's system call).
+    public init(oops: KernelOops, during call: String, machine: Machine) {
+        self.init(waiter: call, reason: oops.description, machine: machine)
+        self.oops = oops
+    }
+
     public var description: String {
-        "hang at \(time): \(waiter) waits forever: \(reason)\n" + cpuStatus.map { "  " + $0 }.joined(separator: "\n")
+        if let oops {
+            return "kernel oops at \(time) during \(waiter): \(oops)\n" + cpuStatus.map { "  " + $0 }.joined(separator: "\n")
+        }
+        return "hang at \(time): \(waiter) waits forever: \(reason)\n" + cpuStatus.map { "  " + $0 }.joined(separator: "\n")
     }
 }

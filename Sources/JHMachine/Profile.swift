@@ -19,6 +19,10 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
     /// 7: neither the driver nor the hypervisor checks config_size against the size the
     ///    config's own counts imply, so truncated configs are read past their end.
     case noConfigLengthCheck = "no-config-length-check"
+    /// 9: the sysfs error paths of `jailhouse_sysfs_cell_create` release the wrong object
+    ///    (a `statistics` failure frees a pointer inside the cell, a root `cpuN` failure
+    ///    frees the cell_cpu twice and then dereferences the NULL `root_cell`): an oops.
+    case sysfsErrorPathBadRelease = "sysfs-error-path-bad-release"
     /// 11: the hypervisor takes the root cell id from the system config, which the driver
     ///     never rewrites (its own root id is always 0).
     case rootIDFromSystemConfig = "root-id-from-system-config"
@@ -26,6 +30,15 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
     case commRevDoesNotShortCircuit = "comm-rev-does-not-short-circuit"
     /// 13: unknown ioctls return -EINVAL rather than -ENOTTY.
     case unknownIoctlIsEINVAL = "unknown-ioctl-is-einval"
+    /// 14: `ioapic_cell_init` rejects pin_base ≠ 0 after taking its page and earlier
+    ///     chips' pins, and returns without `ioapic_cell_exit`: both leak.
+    case ioapicPinBaseLeaks = "ioapic-pin-base-leaks"
+    /// 15: a failing `jailhouse_cell_prepare_root` leaves `root_cell` as an ERR_PTR; the
+    ///     next enable dereferences it in `jailhouse_sysfs_cell_create`: an oops.
+    case prepareRootLeavesErrPtr = "prepare-root-leaves-err-ptr"
+    /// 16: with `pci_is_virtual` and no CONFIG_OF_OVERLAY (x86), enable only warns that the
+    ///     virtual host controller cannot be added, and no root IVSHMEM device appears.
+    case virtualPCIHostNeedsOverlay = "virtual-pci-host-needs-overlay"
 
     /// The §6.2 item number.
     public var number: Int {
@@ -37,9 +50,13 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
         case .destroyAddCPUFailureOnlyLogged: 5
         case .startErrorLeavesTargetSuspended: 6
         case .noConfigLengthCheck: 7
+        case .sysfsErrorPathBadRelease: 9
         case .rootIDFromSystemConfig: 11
         case .commRevDoesNotShortCircuit: 12
         case .unknownIoctlIsEINVAL: 13
+        case .ioapicPinBaseLeaks: 14
+        case .prepareRootLeavesErrPtr: 15
+        case .virtualPCIHostNeedsOverlay: 16
         }
     }
 
@@ -53,9 +70,13 @@ public enum Quirk: String, CaseIterable, Sendable, Codable, Hashable {
         case .destroyAddCPUFailureOnlyLogged: "destroy only logs a failed add_cpu; the CPU stays offline and blocks disable"
         case .startErrorLeavesTargetSuspended: "a failed cell start leaves the cell's CPUs suspended"
         case .noConfigLengthCheck: "config_size is never checked against the config's computed size"
+        case .sysfsErrorPathBadRelease: "a failing sysfs statistics/cpuN object is released as a cell: kernel oops"
         case .rootIDFromSystemConfig: "the hypervisor's root id comes from the system config, not the driver"
         case .commRevDoesNotShortCircuit: "FAILED_COMM_REV does not end a comm-region message wait"
         case .unknownIoctlIsEINVAL: "unknown ioctls return EINVAL instead of ENOTTY"
+        case .ioapicPinBaseLeaks: "an irqchip with pin_base != 0 leaks the IOAPIC page and pins of the failed create"
+        case .prepareRootLeavesErrPtr: "a failed root cell setup leaves root_cell an ERR_PTR; the next enable oopses"
+        case .virtualPCIHostNeedsOverlay: "x86 without CONFIG_OF_OVERLAY: a virtual PCI host gets no root IVSHMEM devices"
         }
     }
 }

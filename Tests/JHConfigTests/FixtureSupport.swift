@@ -19,7 +19,8 @@ enum FixturePaths {
         return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".cell") }.sorted()
     }
 
-    static let demoCells = ["tiny-demo", "apic-demo", "linux-x86-demo", "smp-demo", "pci-demo", "ivshmem-demo", "cpu0-demo"]
+    static let demoCells = ["tiny-demo", "apic-demo", "linux-x86-demo", "smp-demo", "pci-demo", "ivshmem-demo", "cpu0-demo",
+                            "e1000-demo", "ioapic-demo"]
 }
 
 /// SplitMix64: a tiny seeded generator so property tests are deterministic.

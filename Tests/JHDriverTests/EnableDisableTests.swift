@@ -155,10 +155,19 @@ import Testing
         let lines = r.hv.console.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.prefix(4) == ["", "Initializing Jailhouse hypervisor v0.12 on CPU 0", "Code location: 0xfffffffff0000050",
                                     lines[3]])
-        #expect(lines[3].hasPrefix("Page pool usage after early setup: mem 0/"))
-        #expect(lines[4] == "Initializing processors:")
-        #expect(Array(lines[5...8]) == [" CPU 0... OK", " CPU 1... OK", " CPU 2... OK", " CPU 3... OK"])
-        #expect(lines.contains("Initializing unit: VT-d") && lines.contains("Initializing unit: IOAPIC"))
+        #expect(lines[3] == "Using x2APIC")
+        // Early setup already holds the per-CPU areas, the config copy, the bitmaps, the
+        // parking page table and root's cell and vCPU structures.
+        #expect(lines[4].hasPrefix("Page pool usage after early setup: mem ") && lines[4].hasSuffix(", remap 0/131072"))
+        #expect(!lines[4].contains("mem 0/"))
+        #expect(lines[5] == "Initializing processors:")
+        #expect(Array(lines[6...9]) == [" CPU 0... (APIC ID 0) OK", " CPU 1... (APIC ID 1) OK",
+                                        " CPU 2... (APIC ID 2) OK", " CPU 3... (APIC ID 3) OK"])
+        #expect(lines.filter { $0.hasPrefix("Initializing unit: ") } == [
+            "Initializing unit: VT-d", "Initializing unit: IOAPIC", "Initializing unit: Cache Allocation Technology",
+            "Initializing unit: PCI"])
+        #expect(lines.contains("DMAR unit @0xfed90000/0x1000"))
+        #expect(lines.contains("Adding PCI device 00:1f.3 to cell \"QEMU-VM\""))
         #expect(lines.contains { $0.hasPrefix("Page pool usage after late setup:") })
         #expect(lines.contains("Activating hypervisor"))
     }
@@ -166,7 +175,7 @@ import Testing
     @Test func aFailingCPUInitPrintsFailed() throws {
         let r = try Rig(faults: ["hv_cpu_init:cpu=2:nth=1:errno=EIO"])
         #expect(try r.enable() == Errno.ioError.ret)
-        #expect(r.hv.console.contains(" CPU 1... OK\n CPU 2... FAILED\n"))
+        #expect(r.hv.console.contains(" CPU 1... (APIC ID 1) OK\n CPU 2... FAILED\n"))
         #expect(!r.hv.console.contains("Activating hypervisor"))
     }
 }

@@ -135,14 +135,13 @@ import JHMachine
     @Test func destroyGivesEverythingBack() throws {
         let rig = try Rig()
         let before = rig.snapshot
-        let cat = rig.hv.units.compactMap { $0 as? CATUnit }.first!
-        let mask = cat.rootMask
+        let mask = rig.hv.rootCATMask
         #expect(try rig.create(.linux()) == 0)
         #expect(try rig.call(.cellStart, 3) == 0)
         #expect(try rig.call(.cellDestroy, 3) == 0)
         var after = rig.snapshot
         #expect(after == before)
-        #expect(cat.rootMask == mask)
+        #expect(rig.hv.rootCATMask == mask)
         #expect(rig.hv.cpuState(2) == .parked && rig.hv.cpuState(3) == .parked)
         #expect(rig.ops("owner").suffix(2).map(\.detail) == ["cpu=2 cell=0 name=QEMU-VM", "cpu=3 cell=0 name=QEMU-VM"])
         // Linux revives the parked CPUs with INIT/SIPI.

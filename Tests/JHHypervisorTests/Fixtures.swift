@@ -106,6 +106,10 @@ struct TSystem {
     var pmTimer: UInt16 = 0x608
     var tscKHz: UInt32 = 2_000_000
     var apicKHz: UInt32 = 1_000_000
+    /// One Intel DMAR unit, as on the simulated box.
+    var iommus: [(UInt32, UInt64, UInt32)] = [(2, 0xfed9_0000, 0x1000)]
+    var apicMode: UInt8 = 0
+    var vtdInterruptLimit: UInt32 = 256
 
     func bytes() -> [UInt8] {
         var w = ByteWriter()
@@ -114,8 +118,9 @@ struct TSystem {
         w.u64(hvPhys); w.u64(0); w.u64(hvSize); w.u64(0)
         w.raw([], pad: 32)
         w.u64(pciMMConfigBase); w.u8(0xff); w.u8(0); w.u16(0)
-        w.raw([], pad: 224)
-        w.u16(pmTimer); w.u8(0); w.u8(0); w.u32(0); w.u32(tscKHz); w.u32(apicKHz)
+        for (type, base, size) in iommus { w.u32(type); w.u64(base); w.u32(size); w.raw([], pad: 12) }
+        w.raw([], pad: 28 * (8 - iommus.count))
+        w.u16(pmTimer); w.u8(apicMode); w.u8(0); w.u32(vtdInterruptLimit); w.u32(tscKHz); w.u32(apicKHz)
         w.raw([], pad: 44 - 16)
         precondition(w.bytes.count == 356)
         var r = root

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import JHABI
+import JHMachine
 @testable import JHLab
 
 @Suite struct CellArgumentTests {
@@ -240,7 +241,7 @@ import JHABI
         let q = lab.ok("quirks").stdout
         #expect(q.contains("(lab profile: fixed)"))
         #expect(q.contains("arch-mismatch-returns-success"))
-        #expect(q.split(separator: "\n").count == 2 + 10)
+        #expect(q.split(separator: "\n").count == 2 + Quirk.allCases.count)
     }
 
     @Test func injectedFaultIsExplained() {
