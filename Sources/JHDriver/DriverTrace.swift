@@ -75,11 +75,11 @@ public enum DriverTrace {
                                    mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
     public static let pciRelease = k(0x21, "pci_release", "{dev:a:pci}", mirrors: "jailhouse_pci_claim_release (driver/pci.c)")
     // round two of fidelity: the max_cpus hang, vmalloc(0), oopses
-    public static let enterBeyondMaxCPUs = k(0x30, "enter_hypervisor", "cpus={cpus:s} >= max_cpus={max:a}",
+    public static let enterBeyondMaxCPUs = k(0x50, "enter_hypervisor", "cpus={cpus:s} >= max_cpus={max:a}",
                                              mirrors: "enter_hypervisor (driver/main.c)")
-    public static let vmallocZero = k(0x31, "vmalloc", "size=0 (no memory regions) returns NULL", mirrors: "vmalloc (mm/vmalloc.c)")
-    public static let ioctlBlocked = k(0x32, "ioctl", phase: .end, "{name:a:ioctl} blocks on jailhouse_lock")
-    public static let ioctlOopsed = k(0x33, "ioctl", phase: .end, "{name:a:ioctl} oopsed")
+    public static let vmallocZero = k(0x51, "vmalloc", "size=0 (no memory regions) returns NULL", mirrors: "vmalloc (mm/vmalloc.c)")
+    public static let ioctlBlocked = k(0x52, "ioctl", phase: .end, "{name:a:ioctl} blocks on jailhouse_lock")
+    public static let ioctlOopsed = k(0x53, "ioctl", phase: .end, "{name:a:ioctl} oopsed")
 
     public static let all: [TraceKind] = [
         enterBeyondMaxCPUs, vmallocZero, ioctlBlocked, ioctlOopsed,

@@ -17,6 +17,9 @@ struct Jobs {
     var shard: Shard
     /// The stream file every record is appended to (workers skip what it holds).
     var recordedFile: String
+    /// This campaign's header line: a worker's must name the same campaign (a
+    /// `$JHSIM_WORKER` of another jhsim version must not be mixed in).
+    var headerLine: String
 
     /// Lines from all workers funnel through one lock: appended to the file, tallied.
     final class Collector: @unchecked Sendable {
@@ -85,7 +88,13 @@ struct Jobs {
             while let (line, complete) = reader.next() {
                 guard complete, let o = StreamLine.object(line) else { continue }
                 switch o["kind"] as? String {
-                case "header": sawHeader = true
+                case "header":
+                    sawHeader = true
+                    let mine = StreamLine.object(Data(headerLine.utf8))?["campaign"] as? [String: Any] ?? [:]
+                    if let diff = StreamLine.difference(mine, o["campaign"] as? [String: Any] ?? [:]) {
+                        c.fail(LabError("worker \(executable) runs a different campaign: \(diff)"))
+                        p.terminate()
+                    }
                 case "summary": sawSummary = true
                 case "run":
                     do {

@@ -97,7 +97,7 @@ enum Scale {
             progress?(0, todo, "\(jobs) workers")
             try Jobs(executable: executable, directory: env.currentDirectory, jobs: jobs,
                      arguments: ["faults"] + header.arguments + (o.isolate ? ["--isolate"] : []), shard: shard,
-                     recordedFile: path(file ?? ""))
+                     recordedFile: path(file ?? ""), headerLine: header.line(shard: shard))
                 .run(prepared, done: done, each: emit)
         } else {
             var k = 0
