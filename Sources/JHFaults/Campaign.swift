@@ -149,16 +149,7 @@ public struct Campaign: Sendable {
     public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil,
                     each: ((RunRecord) -> Void)? = nil) throws(LabError) -> Report {
         let p = try prepared()
-        var tally = RunTally()
-        let mine = Array(shard.runs(of: p.total))
-        for (k, i) in mine.enumerated() {
-            progress?(k, mine.count, p.describe(i))
-            let rec = try p.run(i)
-            each?(rec)
-            tally.add(rec)
-        }
-        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
-        return p.report(tally)
+        return p.report(try p.tally(shard, progress: progress, each: each))
     }
 
     /// Draws one plan from `seed`, swarm style: a random non-empty subset of the known

@@ -133,3 +133,24 @@ public protocol PreparedRuns: Sendable {
     /// `trap` with `message`, not shrunk.
     func crashed(_ index: Int, message: String) -> FaultRunRecord
 }
+
+extension PreparedRuns {
+    /// Runs one shard's runs in this process, in run order, and tallies them: the loop
+    /// that `Campaign.run` and `Sweep.run` share.
+    /// - Parameters:
+    ///   - progress: called before each run with (done, total, plan), and once at the end.
+    ///   - each: called with every finished run's record.
+    func tally(_ shard: Shard, progress: ((Int, Int, String) -> Void)?,
+               each: ((FaultRunRecord) -> Void)?) throws(LabError) -> RunTally {
+        var tally = RunTally()
+        let mine = Array(shard.runs(of: total))
+        for (k, i) in mine.enumerated() {
+            progress?(k, mine.count, describe(i))
+            let rec = try run(i)
+            each?(rec)
+            tally.add(rec)
+        }
+        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
+        return tally
+    }
+}

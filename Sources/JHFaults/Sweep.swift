@@ -260,16 +260,7 @@ public struct Sweep: Sendable {
     public func run(shard: Shard = .whole, progress: ((Int, Int, String) -> Void)? = nil,
                     each: ((FaultRunRecord) -> Void)? = nil) throws(LabError) -> SweepReport {
         let p = try prepared(progress: progress)
-        var tally = RunTally()
-        let mine = Array(shard.runs(of: p.total))
-        for (k, i) in mine.enumerated() {
-            progress?(k, mine.count, p.describe(i))
-            let rec = try p.run(i)
-            each?(rec)
-            tally.add(rec)
-        }
-        if !mine.isEmpty { progress?(mine.count, mine.count, "") }
-        return p.report(tally)
+        return p.report(try p.tally(shard, progress: progress, each: each))
     }
 }
 
