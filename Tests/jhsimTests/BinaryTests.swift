@@ -16,14 +16,21 @@ struct JHSimProcess {
     struct Result { var stdout: String; var stderr: String; var status: Int32 }
 
     static func run(_ args: [String], in dir: String, env: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var e = ProcessInfo.processInfo.environment
         e.removeValue(forKey: "JHSIM_LAB")
         for (k, v) in env { e[k] = v }
-        p.environment = e
+        return try spawn(binary, args, in: dir, environment: e)
+    }
+
+    /// Runs `executable` with exactly `environment` (nil: this process's) and collects
+    /// its output and exit status: the one process runner of the subprocess tests.
+    static func spawn(_ executable: String, _ args: [String], in dir: String? = nil,
+                      environment: [String: String]? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
+        if let environment { p.environment = environment }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

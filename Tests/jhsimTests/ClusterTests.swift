@@ -20,22 +20,9 @@ import Testing
     }
 
     static func shell(_ script: String, in dir: String) throws -> JHSimProcess.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", script]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var env = ProcessInfo.processInfo.environment
         env["JHSIM"] = JHSimProcess.binary
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return JHSimProcess.Result(stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
-                                   status: p.terminationStatus)
+        return try JHSimProcess.spawn("/bin/bash", ["-c", script], in: dir, environment: env)
     }
 
     @Test(.enabled("needs root, slurm-wlm and munge") {

@@ -10,17 +10,8 @@ struct ConfigSmokeTests {
     static let binary = repo.appendingPathComponent(".build/debug/jhsim")
 
     static func run(_ args: [String]) throws -> (stdout: String, stderr: String, status: Int32) {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self), p.terminationStatus)
+        let r = try JHSimProcess.spawn(binary.path, args)
+        return (r.stdout, r.stderr, r.status)
     }
 
     @Test("check, show and a bad argument behave as documented",

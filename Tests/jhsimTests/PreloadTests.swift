@@ -23,25 +23,12 @@ enum Preload {
     /// Runs a program (found on PATH), with the library preloaded unless told otherwise.
     static func exec(_ argv: [String], in dir: String, preload: Bool = true,
                      env: [String: String] = [:]) throws -> JHSimProcess.Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
         var e = ProcessInfo.processInfo.environment
         for k in ["JHSIM_LAB", "JHSIM_FAULT", "LD_PRELOAD"] { e.removeValue(forKey: k) }
         e["JHSIM_BIN"] = JHSimProcess.binary
         if preload { e["LD_PRELOAD"] = library }
         for (k, v) in env { e[k] = v }
-        p.environment = e
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let r = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return JHSimProcess.Result(stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: r, as: UTF8.self),
-                                   status: p.terminationStatus)
+        return try JHSimProcess.spawn("/usr/bin/env", argv, in: dir, environment: e)
     }
 
     /// The client under the library.
