@@ -131,7 +131,7 @@ extension Hypervisor {
             recordOwner(c, cell)
         }
         // 15. Memory: out of root (unless COMM_REGION/ROOTSHARED), into the cell.
-        for r in cfg.memoryRegions {
+        for r in cell.memoryRegions {
             do throws(Errno) {
                 if !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {
                     try unmapFromRoot(r, caller: cpu, why: "create")
@@ -190,16 +190,16 @@ extension Hypervisor {
             record(HypervisorTrace.archCellCreateFailed, cpu: cpu, result: .error(error), a: Int(cell.id))
             throw error
         }
-        for p in cell.config.pioRegions { rootPIO.set(p.base, p.length, false) }
-        record(HypervisorTrace.archCellCreate, cpu: cpu, result: .ok, a: Int(cell.id), b: cell.config.pioRegions.count)
+        for p in cell.pioRegions { rootPIO.set(p.base, p.length, false) }
+        record(HypervisorTrace.archCellCreate, cpu: cpu, result: .ok, a: Int(cell.id), b: cell.pioRegions.count)
     }
 
     /// Mirrors `arch_cell_destroy`: the root gets back the cell's ports that its own config
     /// allows, and the arch pages go back to the pool.
     func archCellDestroy(_ cell: HVCell, caller cpu: CPUID) {
         guard let root = rootCell else { return }
-        let rootRanges = root.config.pioRegions
-        for p in cell.config.pioRegions {
+        let rootRanges = root.pioRegions
+        for p in cell.pioRegions {
             let lo = Int(p.base), hi = Int(p.base) + Int(p.length)
             for rr in rootRanges {
                 let s = max(lo, Int(rr.base)), e = min(hi, Int(rr.base) + Int(rr.length))
@@ -259,7 +259,7 @@ extension Hypervisor {
     /// own config regions (with root's flags); parts no root region covers stay unmapped.
     func remapToRoot(_ r: HVMemoryRegion, caller cpu: CPUID) {
         guard let root = rootCell, r.size > 0 else { return }
-        for rr in root.config.memoryRegions where rr.size > 0 && !rr.isSubpage && !rr.flags.contains(.commRegion) {
+        for rr in root.memoryRegions where rr.size > 0 && !rr.isSubpage && !rr.flags.contains(.commRegion) {
             let s = max(r.physStart, rr.physStart), e = min(r.physEnd, rr.physEnd)
             guard s < e else { continue }
             memoryMap.map(root.id, s, e - s)

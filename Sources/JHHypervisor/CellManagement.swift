@@ -38,7 +38,7 @@ extension Hypervisor {
         let root = rootCell!
         if cell.loadable {
             var unmapped: [HVMemoryRegion] = []
-            for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
+            for r in cell.memoryRegions where r.flags.contains(.loadable) {
                 do throws(Errno) {
                     try unmapFromRoot(r, caller: cpu, why: "start")
                     unmapped.append(r)
@@ -97,7 +97,7 @@ extension Hypervisor {
         writeCellState(cell, .shutDown, cpu: cpu)
         cell.loadable = true
         record(HypervisorTrace.pciCellReset, cpu: cpu, a: Int(cell.id))
-        for r in cell.config.memoryRegions where r.flags.contains(.loadable) {
+        for r in cell.memoryRegions where r.flags.contains(.loadable) {
             do throws(Errno) {
                 try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "set_loadable"))
             } catch {
@@ -146,7 +146,7 @@ extension Hypervisor {
             perCPU[c].zeroStats()
             recordOwner(c, root)
         }
-        for r in cell.config.memoryRegions {
+        for r in cell.memoryRegions {
             unmapFromCell(cell, r, caller: cpu)
             if !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {
                 do throws(Errno) {

@@ -162,9 +162,14 @@ public struct HVCellDescriptor: Sendable {
 
     private var r: LEBytes { LEBytes(bytes: bytes) }
     private func offset(after k: Int) -> UInt64 {
-        let parts: [UInt64] = [UInt64(cpuSetSize), 32 * UInt64(numMemoryRegions), 12 * UInt64(numCacheRegions),
-                               32 * UInt64(numIrqchips), 4 * UInt64(numPIORegions), 56 * UInt64(numPCIDevices)]
-        return UInt64(Self.headerSize) + parts.prefix(k).reduce(0, +)
+        var o = UInt64(Self.headerSize)
+        if k > 0 { o += UInt64(cpuSetSize) }
+        if k > 1 { o += 32 * UInt64(numMemoryRegions) }
+        if k > 2 { o += 12 * UInt64(numCacheRegions) }
+        if k > 3 { o += 32 * UInt64(numIrqchips) }
+        if k > 4 { o += 4 * UInt64(numPIORegions) }
+        if k > 5 { o += 56 * UInt64(numPCIDevices) }
+        return o
     }
     private func array<T>(_ k: Int, _ count: UInt32, _ size: Int, _ make: (LEBytes, Int) -> T?) -> [T] {
         let start = offset(after: k)

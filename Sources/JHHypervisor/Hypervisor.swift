@@ -24,11 +24,25 @@ final class HVCell {
     /// How many shutdown requests the inmate has seen (the locking inmate denies the first).
     var shutdownRequests = 0
 
+    /// The config's arrays, decoded once: create, start and destroy walk them several
+    /// times (and every remap walks root's), which would decode them from bytes each time.
+    let memoryRegions: [HVMemoryRegion]
+    let pioRegions: [HVPIORegion]
+    let irqchips: [HVIrqchip]
+    let cacheRegions: [HVCacheRegion]
+    let configPCIDevices: [HVPCIDevice]
+
     init(id: UInt32, config: HVCellDescriptor, isRoot: Bool) {
         self.id = id
         self.config = config
         self.isRoot = isRoot
         cpus = config.cpus
+        memoryRegions = config.memoryRegions
+        pioRegions = config.pioRegions
+        irqchips = config.irqchips
+        cacheRegions = config.cacheRegions
+        configPCIDevices = config.pciDevices
+        allocations.reserveCapacity(8)
     }
     var name: String { config.name }
 }

@@ -27,7 +27,7 @@ extension Hypervisor {
         if seen != systemCPUs { v.append("cells hold CPUs \(seen.rangeList), the system has \(systemCPUs.rangeList)") }
         if !cellList[0].isRoot { v.append("root is not first") }
         if systemCPUs.contains(0) && !root.cpus.contains(0) { v.append("cpu0 left the root cell") }
-        let rootRegions = root.config.memoryRegions.filter { $0.size > 0 && !$0.isSubpage && !$0.flags.contains(.commRegion) }
+        let rootRegions = root.memoryRegions.filter { $0.size > 0 && !$0.isSubpage && !$0.flags.contains(.commRegion) }
         for c in cellList where !c.isRoot {
             for r in c.config.memoryRegions where r.size > 0 && !r.isSubpage
                 && !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {

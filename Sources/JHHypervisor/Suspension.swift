@@ -15,16 +15,20 @@ extension Hypervisor {
         let phase = machine.beginPhase(.suspension)
         defer { machine.endPhase(phase) }
         let per = perCPU
-        let dispatch = machine.executor as? DispatchExecutor
-        let ipi = machine.cost.ipi
         // Only the acknowledgement is per CPU (its NMI exit, counted on its own thread).
-        machine.broadcastEach(targets) { cpu, ctx in
-            let p = per[cpu]
-            p.count(.management)
-            if let dispatch { p.ackThread = dispatch.currentCPU }
-            p.ackCount += 1
-            ctx.advance(ipi)
-            ctx.record(HypervisorTrace.suspended, result: .ok, a: cpu)
+        if let dispatch = machine.executor as? DispatchExecutor {
+            machine.broadcastAck(targets, cost: machine.cost.ipi, record: HypervisorTrace.suspended) { cpu in
+                let p = per[cpu]
+                p.count(.management)
+                p.ackThread = dispatch.currentCPU
+                p.ackCount += 1
+            }
+        } else {
+            machine.broadcastAck(targets, cost: machine.cost.ipi, record: HypervisorTrace.suspended) { cpu in
+                let p = per[cpu]
+                p.count(.management)
+                p.ackCount += 1
+            }
         }
         suspendedCPUs.formUnion(targets)
     }

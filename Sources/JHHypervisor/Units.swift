@@ -171,7 +171,7 @@ final class IOMMUUnit: HVUnit {
     func cellInit(_ cell: HVCell, hv: Hypervisor, cpu: CPUID) throws(Errno) {
         guard cell.id < domainIDs else { throw .outOfRange }
         _ = try hv.allocPages(1, for: cell, "vtd_root_table", cpu: cpu)
-        for chip in cell.config.irqchips {
+        for chip in cell.irqchips {
             do throws(Errno) {
                 let phys = try hv.ioapicGetOrAddPhys(chip.address, cpu: cpu)
                 try hv.reserveIntRemapRegion(device: UInt16(truncatingIfNeeded: chip.id), length: phys.pins, cpu: cpu)
@@ -242,7 +242,7 @@ final class IOAPICUnit: HVUnit {
     /// - Throws: `Errno.outOfRange` (more than 8 chips, no free IOAPIC slot),
     ///   `Errno.noMemory`, `Errno.invalidArgument` (pin_base ≠ 0).
     func cellInit(_ cell: HVCell, hv: Hypervisor, cpu: CPUID) throws(Errno) {
-        let list = cell.config.irqchips
+        let list = cell.irqchips
         guard !list.isEmpty else { return }
         guard list.count <= SimulatedHardware.maxIOAPICs else { throw .outOfRange }
         _ = try hv.allocPages(1, for: cell, "ioapic", cpu: cpu)
@@ -276,7 +276,7 @@ final class IOAPICUnit: HVUnit {
         if let root = hv.rootCell, root !== cell {
             for chip in cell.ioapics {
                 guard let k = root.ioapics.firstIndex(where: { $0.address == chip.address }),
-                      let own = root.config.irqchips.first(where: { $0.address == chip.address }) else { continue }
+                      let own = root.irqchips.first(where: { $0.address == chip.address }) else { continue }
                 root.ioapics[k].pins = (0..<4).map { root.ioapics[k].pins[$0] | (chip.pins[$0] & own.pinBitmap[$0]) }
             }
         }
@@ -314,7 +314,7 @@ final class CATUnit: HVUnit {
     func cellInit(_ cell: HVCell, hv: Hypervisor, cpu: CPUID) throws(Errno) {
         cell.catCOS = 0
         guard let root = hv.rootCell else { return }
-        let regions = cell.config.cacheRegions
+        let regions = cell.cacheRegions
         if cell.config.numCacheRegions > 0 {
             if !cell.isRoot {
                 var cos: UInt32 = 0
@@ -423,7 +423,7 @@ final class PCIUnit: HVUnit {
     /// - Throws: `Errno.noMemory` (device list, context table), `Errno.tooBig`
     ///   (interrupt-remapping table full); the cell's devices are removed again then.
     func cellInit(_ cell: HVCell, hv: Hypervisor, cpu: CPUID) throws(Errno) {
-        let list = cell.config.pciDevices
+        let list = cell.configPCIDevices
         guard !list.isEmpty else { return }
         let pages = (list.count * Self.deviceStructSize + 4095) / 4096
         _ = try hv.allocPages(pages, for: cell, "pci", cpu: cpu)
@@ -471,7 +471,7 @@ final class PCIUnit: HVUnit {
         guard !cell.isRoot else { return }
         for d in cell.pciDevices {
             removePhysical(d, from: cell, hv: hv)
-            if let root = hv.rootCell, let own = root.config.pciDevices.first(where: { $0.domain == d.domain && $0.bdf == d.bdf }) {
+            if let root = hv.rootCell, let own = root.configPCIDevices.first(where: { $0.domain == d.domain && $0.bdf == d.bdf }) {
                 do throws(Errno) {
                     try addPhysical(own, to: root, hv: hv, cpu: -1)
                 } catch {

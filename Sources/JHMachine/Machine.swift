@@ -14,32 +14,85 @@ import JHABI
 public final class Machine: @unchecked Sendable {
     public let cpuCount: Int
     public let seed: UInt64
-    public var rng: SplitMix64
-    public var cost: CostModel
-    /// Which upstream quirks every layer reproduces.
-    public var profile: Profile
     public let executor: any VCPUExecutor
     /// The executor runs every work item on the caller's thread.
     public let isInline: Bool
-    public var trace: TraceLog
+
+    /// Every mutable field of the machine, in one allocation the machine owns.
+    ///
+    /// Why not stored properties: each access to a class's stored `var` from another
+    /// module pays a dynamic exclusivity check (a thread-local access-set insert), and the
+    /// hot path — `advance`, `record`, `check`, phase marks, comm-page reads — touches
+    /// them several times per step. The machine's threading rule (one running activity
+    /// at a time, handoffs with happens-before edges) already rules out overlapping
+    /// accesses, so the fields live behind a pointer and the accessors below yield them.
+    @usableFromInline
+    struct State {
+        @usableFromInline var rng: SplitMix64
+        @usableFromInline var cost: CostModel
+        @usableFromInline var profile: Profile
+        @usableFromInline var trace: TraceLog
+        @usableFromInline var faults: FaultInjector
+        /// Whether any check can do something (a rule, or site counting): with no plan
+        /// armed the seam is this one branch.
+        @usableFromInline var faultsArmed: Bool
+        @usableFromInline var memory = PhysicalMemory()
+        @usableFromInline var events = EventQueue()
+        @usableFromInline var phaseLedger: PhaseLedger?
+        @usableFromInline var now: VirtualTime = .zero
+        @usableFromInline var horizon: VirtualTime = .zero
+        /// Set while a broadcast runs; recording from broadcast work is a bug.
+        @usableFromInline var inBroadcast = false
+        @usableFromInline init(rng: SplitMix64, cost: CostModel, profile: Profile, trace: TraceLog, faults: FaultInjector) {
+            self.rng = rng; self.cost = cost; self.profile = profile; self.trace = trace
+            self.faults = faults; faultsArmed = faults.isArmed
+        }
+    }
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    public var rng: SplitMix64 {
+        @inlinable _read { yield state.pointee.rng }
+        @inlinable _modify { yield &state.pointee.rng }
+    }
+    public var cost: CostModel {
+        @inlinable _read { yield state.pointee.cost }
+        @inlinable _modify { yield &state.pointee.cost }
+    }
+    /// Which upstream quirks every layer reproduces.
+    public var profile: Profile {
+        @inlinable _read { yield state.pointee.profile }
+        @inlinable _modify { yield &state.pointee.profile }
+    }
+    public var trace: TraceLog {
+        @inlinable _read { yield state.pointee.trace }
+        @inlinable _modify { yield &state.pointee.trace }
+    }
     /// The active fault plan. Setting it re-arms the seam's fast path.
     public var faults: FaultInjector {
-        didSet { faultsArmed = faults.isArmed }
+        get { state.pointee.faults }
+        set {
+            state.pointee.faults = newValue
+            state.pointee.faultsArmed = newValue.isArmed
+        }
     }
-    /// Whether any check can do something (a rule, or site counting): with no plan armed
-    /// the seam is this one branch.
-    private var faultsArmed = false
-    public var memory = PhysicalMemory()
-    public var events = EventQueue()
+    public var memory: PhysicalMemory {
+        @inlinable _read { yield state.pointee.memory }
+        @inlinable _modify { yield &state.pointee.memory }
+    }
+    public var events: EventQueue {
+        @inlinable _read { yield state.pointee.events }
+        @inlinable _modify { yield &state.pointee.events }
+    }
     /// Virtual time per phase of work (cpu_down, hypercall, …); nil (off) unless a
     /// benchmark installs one. See `PhaseLedger`.
-    public var phaseLedger: PhaseLedger?
+    public var phaseLedger: PhaseLedger? {
+        @inlinable _read { yield state.pointee.phaseLedger }
+        @inlinable _modify { yield &state.pointee.phaseLedger }
+    }
     /// The running activity's clock.
-    public private(set) var now: VirtualTime = .zero
+    @inlinable public var now: VirtualTime { state.pointee.now }
     /// The latest time any activity has reached.
-    public private(set) var horizon: VirtualTime = .zero
-    /// Set while a broadcast runs; recording from broadcast work is a bug.
-    private var inBroadcast = false
+    @inlinable public var horizon: VirtualTime { state.pointee.horizon }
     /// Layers describe each CPU for one-line status and hang reports.
     private var statusProviders: [(String, (CPUID) -> String)] = []
 
@@ -56,12 +109,9 @@ public final class Machine: @unchecked Sendable {
         }
         self.cpuCount = cpuCount
         self.seed = seed
-        rng = SplitMix64(seed: seed)
-        self.cost = cost
-        self.profile = profile
-        self.faults = faults
-        faultsArmed = faults.isArmed
-        trace = TraceLog(capacity: traceCapacity, level: traceLevel)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(rng: SplitMix64(seed: seed), cost: cost, profile: profile,
+                                   trace: TraceLog(capacity: traceCapacity, level: traceLevel), faults: faults))
         switch kind {
         case .dispatch: executor = DispatchExecutor(cpuCount: cpuCount)
         case .inline: executor = InlineExecutor()
@@ -69,21 +119,28 @@ public final class Machine: @unchecked Sendable {
         isInline = kind == .inline
     }
 
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
     public var allCPUs: CPUSet { CPUSet(range: 0..<cpuCount) }
 
     // MARK: Time
 
     /// Charges `d` of virtual time to the running activity.
+    @inlinable
     public func advance(_ d: VirtualDuration) {
-        precondition(!inBroadcast, "broadcast work must use its LocalContext")
-        now = now + d
-        if horizon < now { horizon = now }
+        precondition(!state.pointee.inBroadcast, "broadcast work must use its LocalContext")
+        let t = state.pointee.now + d
+        state.pointee.now = t
+        if state.pointee.horizon < t { state.pointee.horizon = t }
     }
 
     /// Moves the running activity's clock forward to `t` (waiting); never backwards.
     public func wait(until t: VirtualTime) {
-        if now < t { now = t }
-        if horizon < now { horizon = now }
+        if state.pointee.now < t { state.pointee.now = t }
+        if state.pointee.horizon < state.pointee.now { state.pointee.horizon = state.pointee.now }
     }
 
     // MARK: Trace
@@ -92,14 +149,14 @@ public final class Machine: @unchecked Sendable {
     /// arguments read, and text is rendered only when someone looks at the trace.
     /// At trace level `off` this is one branch.
     @discardableResult
-    @inline(__always)
+    @inlinable
     public func record(_ kind: TraceKind, cpu: CPUID? = nil, result: TraceResult = .none,
                        a: Int = 0, b: Int = 0, c: Int = 0, d: Int = 0,
                        text: String = "", set: CPUSet = CPUSet()) -> UInt64 {
-        precondition(!inBroadcast, "broadcast work must use its LocalContext")
-        guard trace.isRecording else { return trace.skip() }
-        return trace.append(TraceEvent(time: now, kind: kind, cpu: cpu, result: result,
-                                       a: a, b: b, c: c, d: d, text: text, set: set))
+        precondition(!state.pointee.inBroadcast, "broadcast work must use its LocalContext")
+        guard state.pointee.trace.isRecording else { return state.pointee.trace.skip() }
+        return state.pointee.trace.append(TraceEvent(time: state.pointee.now, kind: kind, cpu: cpu, result: result,
+                                                     a: a, b: b, c: c, d: d, text: text, set: set))
     }
 
     /// The trace level; may change between activities.
@@ -113,14 +170,15 @@ public final class Machine: @unchecked Sendable {
     /// The fault-point seam: every primitive that can fail calls this first. Throws the
     /// planned errno (and records the injection) when the active plan says so. With no
     /// plan armed it is one branch: the site is not even built.
-    @inline(__always)
+    @inlinable
     public func check(_ site: @autoclosure () -> FaultSite) throws(Errno) {
-        guard faultsArmed else { return }
+        guard state.pointee.faultsArmed else { return }
         try checkArmed(site())
     }
 
-    private func checkArmed(_ site: FaultSite) throws(Errno) {
-        precondition(!inBroadcast, "fault sites are checked outside broadcast work")
+    @usableFromInline
+    func checkArmed(_ site: FaultSite) throws(Errno) {
+        precondition(!state.pointee.inBroadcast, "fault sites are checked outside broadcast work")
         guard let e = faults.decide(site) else { return }
         if trace.isRecording {
             record(MachineTrace.inject, cpu: site.cpu, result: .error(e), text: site.description)
@@ -173,13 +231,13 @@ public final class Machine: @unchecked Sendable {
         let list = Array(cpus)
         let start = now
         let recording = trace.isRecording
-        inBroadcast = true
+        state.pointee.inBroadcast = true
         let outcomes: [(T, LocalContext)] = executor.broadcast(list) { cpu in
             var ctx = LocalContext(cpu: cpu, start: start, recording: recording)
             let r = work(cpu, &ctx)
             return (r, ctx)
         }
-        inBroadcast = false
+        state.pointee.inBroadcast = false
         var slowest = VirtualDuration.zero
         for (_, ctx) in outcomes {
             for e in ctx.events { trace.append(e) }
@@ -199,6 +257,40 @@ public final class Machine: @unchecked Sendable {
         }
     }
 
+    /// An IPI that every target acknowledges the same way: `ack(cpu)` runs on each CPU's
+    /// thread and may touch only that CPU's state; each target then spends `cost` and
+    /// records `kind` (result ok, argument `a` = its CPU). The trace, the clock and the
+    /// per-CPU state end up exactly as after `broadcastEach` with that work.
+    ///
+    /// Why a primitive of its own: suspending root on a machine of thousands of CPUs is
+    /// this, three times per create/start/destroy cycle. The targets only run `ack`; the
+    /// events (all stamped `now + cost`, in ascending CPU order as a broadcast merges
+    /// them) are appended or counted afterwards, so there is no per-target context, event
+    /// buffer or clock, and the inline executor runs one plain loop.
+    public func broadcastAck(_ cpus: CPUSet, cost: VirtualDuration, record kind: TraceKind,
+                             _ ack: (CPUID) -> Void) {
+        guard !cpus.isEmpty else { return }
+        state.pointee.inBroadcast = true
+        var n = 0
+        if isInline {
+            for cpu in cpus { ack(cpu); n += 1 }
+        } else {
+            let list = Array(cpus)
+            n = list.count
+            let _: [Void] = executor.broadcast(list, ack)
+        }
+        state.pointee.inBroadcast = false
+        if state.pointee.trace.isRecording {
+            let t = state.pointee.now + cost
+            for cpu in cpus {
+                state.pointee.trace.append(TraceEvent(time: t, kind: kind, cpu: cpu, result: .ok, a: cpu))
+            }
+        } else {
+            state.pointee.trace.skip(n)
+        }
+        advance(cost)
+    }
+
     /// The inline executor's broadcast: the same work in ascending CPU order on this
     /// thread, each CPU's events flushed as it finishes (the order the merge would give),
     /// through one reused context, so hundreds of targets cost no allocation each.
@@ -206,7 +298,7 @@ public final class Machine: @unchecked Sendable {
         let start = now
         var ctx = LocalContext(cpu: 0, start: start, recording: trace.isRecording)
         var slowest = VirtualDuration.zero
-        inBroadcast = true
+        state.pointee.inBroadcast = true
         for cpu in cpus {
             ctx.cpu = cpu
             ctx.elapsed = .zero
@@ -218,7 +310,7 @@ public final class Machine: @unchecked Sendable {
             if ctx.skipped > 0 { trace.skip(ctx.skipped); ctx.skipped = 0 }
             if slowest < ctx.elapsed { slowest = ctx.elapsed }
         }
-        inBroadcast = false
+        state.pointee.inBroadcast = false
         advance(slowest)
     }
 
@@ -235,9 +327,9 @@ public final class Machine: @unchecked Sendable {
     @discardableResult
     public func runEvents(limit: Int = .max) -> Int {
         var n = 0
-        while n < limit, let e = events.popNext() {
-            now = e.time
-            if horizon < now { horizon = now }
+        while n < limit, let e = state.pointee.events.popNext() {
+            state.pointee.now = e.time
+            if state.pointee.horizon < e.time { state.pointee.horizon = e.time }
             e.action()
             n += 1
         }

@@ -94,22 +94,34 @@ public struct PhaseLedger: Sendable, Hashable {
 
 /// Returned by `Machine.beginPhase`, handed back to `endPhase`.
 public struct PhaseMark: Sendable {
-    let depth: Int
+    @usableFromInline let depth: Int
+    @usableFromInline init(depth: Int) { self.depth = depth }
 }
 
 extension Machine {
     /// Opens a phase of the modelled breakdown at the running activity's time. Pair it
     /// with `defer { machine.endPhase(mark) }`. A no-op when no ledger is installed.
-    @inline(__always)
+    @inlinable
     public func beginPhase(_ p: CostPhase) -> PhaseMark {
-        guard phaseLedger != nil else { return PhaseMark(depth: -1) }
-        return PhaseMark(depth: phaseLedger!.begin(p, at: now))
+        guard state.pointee.phaseLedger != nil else { return PhaseMark(depth: -1) }
+        return beginLedgerPhase(p)
+    }
+
+    @usableFromInline
+    func beginLedgerPhase(_ p: CostPhase) -> PhaseMark {
+        PhaseMark(depth: state.pointee.phaseLedger!.begin(p, at: state.pointee.now))
     }
 
     /// Closes a phase opened by `beginPhase`, charging its exclusive time.
-    @inline(__always)
+    @inlinable
     public func endPhase(_ mark: PhaseMark) {
-        guard mark.depth >= 0, phaseLedger != nil else { return }
-        phaseLedger!.end(mark.depth, at: now)
+        guard mark.depth >= 0 else { return }
+        endLedgerPhase(mark)
+    }
+
+    @usableFromInline
+    func endLedgerPhase(_ mark: PhaseMark) {
+        guard state.pointee.phaseLedger != nil else { return }
+        state.pointee.phaseLedger!.end(mark.depth, at: state.pointee.now)
     }
 }

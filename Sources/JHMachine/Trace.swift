@@ -311,7 +311,7 @@ struct TraceHasher: Sendable {
 /// order).
 public struct TraceLog: Sendable {
     public private(set) var events: [TraceEvent] = []
-    private var nextSeq: UInt64 = 0
+    @usableFromInline var nextSeq: UInt64 = 0
     /// The log keeps at least the newest `capacity` events (and at most a quarter more);
     /// older ones are dropped from the front. The hash still covers every event.
     public var capacity: Int
@@ -330,7 +330,7 @@ public struct TraceLog: Sendable {
     }
 
     /// Whether events are looked at at all (hashed or kept).
-    @inline(__always) public var isRecording: Bool { level != .off }
+    @inlinable public var isRecording: Bool { level != .off }
 
     @discardableResult
     public mutating func append(_ event: TraceEvent) -> UInt64 {
@@ -352,6 +352,7 @@ public struct TraceLog: Sendable {
     /// Counts `n` events that were not recorded (level `off`): sequence numbers stay
     /// the same at every level, so command records slice the log alike.
     @discardableResult
+    @inlinable
     public mutating func skip(_ n: Int = 1) -> UInt64 {
         let seq = nextSeq
         nextSeq += UInt64(n)

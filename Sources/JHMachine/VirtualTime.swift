@@ -4,14 +4,14 @@
 /// cost from `CostModel`.
 public struct VirtualTime: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var nanoseconds: UInt64
-    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+    @inlinable public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
     public static let zero = VirtualTime(nanoseconds: 0)
 
-    public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.nanoseconds < b.nanoseconds }
-    public static func + (t: VirtualTime, d: VirtualDuration) -> VirtualTime {
+    @inlinable public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.nanoseconds < b.nanoseconds }
+    @inlinable public static func + (t: VirtualTime, d: VirtualDuration) -> VirtualTime {
         VirtualTime(nanoseconds: t.nanoseconds &+ d.nanoseconds)
     }
-    public static func - (a: VirtualTime, b: VirtualTime) -> VirtualDuration {
+    @inlinable public static func - (a: VirtualTime, b: VirtualTime) -> VirtualDuration {
         VirtualDuration(nanoseconds: a.nanoseconds >= b.nanoseconds ? a.nanoseconds - b.nanoseconds : 0)
     }
 
@@ -27,13 +27,13 @@ public struct VirtualTime: Hashable, Comparable, Sendable, Codable, CustomString
 /// A span of virtual time in nanoseconds.
 public struct VirtualDuration: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var nanoseconds: UInt64
-    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+    @inlinable public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
     public static let zero = VirtualDuration(nanoseconds: 0)
-    public static func ns(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v) }
-    public static func us(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v * 1_000) }
-    public static func ms(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v * 1_000_000) }
-    public static func < (a: VirtualDuration, b: VirtualDuration) -> Bool { a.nanoseconds < b.nanoseconds }
-    public static func + (a: VirtualDuration, b: VirtualDuration) -> VirtualDuration {
+    @inlinable public static func ns(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v) }
+    @inlinable public static func us(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v * 1_000) }
+    @inlinable public static func ms(_ v: UInt64) -> VirtualDuration { .init(nanoseconds: v * 1_000_000) }
+    @inlinable public static func < (a: VirtualDuration, b: VirtualDuration) -> Bool { a.nanoseconds < b.nanoseconds }
+    @inlinable public static func + (a: VirtualDuration, b: VirtualDuration) -> VirtualDuration {
         .init(nanoseconds: a.nanoseconds &+ b.nanoseconds)
     }
     public static func * (a: VirtualDuration, k: Int) -> VirtualDuration {
