@@ -130,7 +130,7 @@ extension JailhouseDriver {
         }
 
         cellRegister(cell)
-        log(.info, "Created Jailhouse cell \"\(cell.name)\"")
+        log(.info, LogLine(Self.createdCellMessage, string: cell.name))
     }
 
     /// The `error_cpu_online` rollback of `jailhouse_cmd_cell_create`: every CPU of the

@@ -52,7 +52,7 @@ extension JailhouseDriver {
             }
         }
         _ = pciDoAllDevices(cell, type: .device, action: .release)
-        log(.info, "Destroyed Jailhouse cell \"\(cell.name)\"")
+        log(.info, LogLine(Self.destroyedCellMessage, string: cell.name))
         cellDelete(cell)
     }
 }

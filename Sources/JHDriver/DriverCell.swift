@@ -17,6 +17,8 @@ public final class DriverCell {
     /// Its sysfs directory `cells/<id>` and that directory's `statistics`, once created.
     var sysfsDir: SysfsNode?
     var statisticsDir: SysfsNode?
+    /// The reusable storage behind `sysfsDir` (its nodes read this cell through it).
+    var sysfsStorage: CellSysfsStorage?
 
     init(id: CellID, name: String, cpus: CPUSet, regions: [MemoryRegion], pci: [DriverPCIDevice]) {
         self.id = id; self.name = name; cpusAssigned = cpus; memoryRegions = regions; pciDevices = pci

@@ -16,11 +16,12 @@ public enum IoctlArgs {
     /// `struct jailhouse_cell_id` {s32 id; u32 padding; char name[32]}; id -1 means by name.
     public static func cellID(id: Int32, name: String = "") -> [UInt8] {
         var b = [UInt8]()
+        b.reserveCapacity(8 + CellName.fieldSize)
         b.appendLE(UInt32(bitPattern: id))
         b.appendLE(UInt32(0))
-        var n = Array(name.utf8.prefix(CellName.fieldSize))
-        n += [UInt8](repeating: 0, count: CellName.fieldSize - n.count)
-        return b + n
+        b += name.utf8.prefix(CellName.fieldSize)
+        b += repeatElement(0, count: 8 + CellName.fieldSize - b.count)
+        return b
     }
 
     /// One `struct jailhouse_preload_image`.

@@ -45,6 +45,9 @@ public final class JailhouseDriver: @unchecked Sendable {
     var sysfsCoreSize: UInt64?
     /// `/sys/devices/jailhouse/cells`, created at module init.
     var cellsDirNode: SysfsNode?
+    /// Detached `cells/<id>` subtrees of deleted cells, reused by the next create (see
+    /// `CellSysfsStorage`).
+    var cellSysfsPool: [CellSysfsStorage] = []
 
     public static let stubDriverName = "jailhouse-pci-stub"
     /// Upstream's `root_cell` after a failed `jailhouse_cell_prepare_root`: ERR_PTR, not
@@ -167,6 +170,15 @@ extension JailhouseDriver {
     func log(_ level: LogLevel, _ text: String) {
         kernel.printk(level, text)
     }
+
+    /// Logs a typed line (rendered only when read or traced).
+    func log(_ level: LogLevel, _ line: LogLine) {
+        kernel.printk(level, line)
+    }
+
+    /// printk formats of the create/destroy path (driver/cell.c).
+    static let createdCellMessage = LogFormat("Created Jailhouse cell \"%s\"")
+    static let destroyedCellMessage = LogFormat("Destroyed Jailhouse cell \"%s\"")
 
     /// The CPU the calling process runs on: its own if still online, else the lowest
     /// online CPU (the scheduler migrates it when its CPU goes away).

@@ -31,7 +31,15 @@ public struct JailhouseTool {
         }
         var address = rawArgument ?? 0
         if let argument { address = place(argument) }
+        defer { if argument != nil { unmap(address) } }
         return try box.driver.ioctl(file, command, address)
+    }
+
+    /// Gives a buffer from `place` back once the call that used it returned, as the tool
+    /// frees what it read (`free(config)` in tools/jailhouse.c): a long-lived tool keeps
+    /// no memory per call.
+    public func unmap(_ address: UInt64) {
+        box.kernel.unmapUser(pid, address)
     }
 
     /// Puts a buffer into the process's memory the way malloc does: inside whole mapped
@@ -39,8 +47,12 @@ public struct JailhouseTool {
     /// finds the rest of the page, not a fault.
     public func place(_ bytes: [UInt8]) -> UInt64 {
         let page = 4096
-        let padded = bytes + [UInt8](repeating: 0, count: (page - bytes.count % page) % page)
-        return box.kernel.mapUser(pid, padded.isEmpty ? [UInt8](repeating: 0, count: page) : padded)
+        let size = bytes.isEmpty ? page : (bytes.count + page - 1) / page * page
+        var padded = [UInt8]()
+        padded.reserveCapacity(size)
+        padded += bytes
+        padded += repeatElement(0, count: size - bytes.count)
+        return box.kernel.mapUser(pid, padded)
     }
 
     /// `jailhouse enable SYSCONFIG`.
@@ -56,6 +68,7 @@ public struct JailhouseTool {
     /// `jailhouse cell create CELLCONFIG`: the file's bytes and size.
     public func cellCreate(_ config: [UInt8]) throws(SimulationHang) -> Int64 {
         let address = place(config)
+        defer { unmap(address) }
         return try ioctl(.cellCreate, argument: IoctlArgs.cellCreate(configAddress: address, size: UInt32(config.count)))
     }
 
@@ -111,6 +124,7 @@ public struct JailhouseTool {
             IoctlArgs.PreloadImage(sourceAddress: place(img.bytes), size: UInt64(img.bytes.count),
                                    targetAddress: img.target)
         }
+        defer { for d in descriptors { unmap(d.sourceAddress) } }
         return try ioctl(.cellLoad, argument: IoctlArgs.cellLoad(cellID: cell.argumentBytes, images: descriptors))
     }
 }

@@ -63,27 +63,48 @@ extension JailhouseDriver {
         guard let cells = cellsDirNode else { throw .noEntry }
         let dirName = Self.cellDirName(cell.id)
         let upstream9 = machine.profile.has(.sysfsErrorPathBadRelease)
+        // The objects come from reused storage; each creation is still charged (fault seam
+        // and cost) in the kernel's order, so the run is the one that builds them anew.
+        let storage = cellSysfsPool.popLast() ?? makeCellSysfsStorage()
+        storage.cell = cell
+        let dir = storage.dir, stats = storage.statistics
         // kobject_init_and_add(&cell->kobj): its release is the right one.
-        let dir: SysfsNode
         do throws(Errno) {
-            dir = try fs.mkdir(dirName, in: cells)
-            try populateCellAttributes(cell, dir)
+            try fs.attach(dir, as: dirName, in: cells)
+            for name in Self.cellAttributeNames { try fs.chargeCreate(name, in: dir) }
         } catch {
             try? fs.remove(dirName, from: cells)
+            storage.cell = nil
+            if dir.parent == nil { cellSysfsPool.append(storage) }
             throw error
         }
         cell.sysfsDir = dir
-        let stats: SysfsNode
+        cell.sysfsStorage = storage
+        var statisticsCreated = false, filesCreated = 0
         do throws(Errno) {
-            stats = try populateStatistics(cell, dir)
+            try fs.chargeCreate("statistics", in: dir)
+            statisticsCreated = true
+            for fileName in Self.statisticFileNames {
+                try fs.chargeCreate(fileName, in: stats)
+                filesCreated += 1
+            }
         } catch {
             if upstream9 {
+                // The storage stays with the oopsed box, trimmed to what was created.
+                if statisticsCreated {
+                    for fileName in Self.statisticFileNames.dropFirst(filesCreated) { fs.discard(fileName, in: stats) }
+                } else {
+                    fs.discard("statistics", in: dir)
+                }
                 kernel.die(KernelOops(function: "jailhouse_cell_kobj_release",
                                       bug: "kernel BUG at mm/slub.c: kfree() of a pointer inside struct cell (the statistics kobject released as a cell)",
                                       quirk: .sysfsErrorPathBadRelease), cpu: kernel.online.first ?? 0)
             } else {
                 try? fs.remove(dirName, from: cells)
                 cell.sysfsDir = nil
+                cell.sysfsStorage = nil
+                storage.cell = nil
+                cellSysfsPool.append(storage)
             }
             throw error
         }
@@ -115,6 +136,7 @@ extension JailhouseDriver {
                         try? fs.remove(dirName, from: cells)
                         cell.sysfsDir = nil
                         cell.statisticsDir = nil
+                        cell.sysfsStorage = nil
                     }
                     throw error
                 }
@@ -122,40 +144,45 @@ extension JailhouseDriver {
         }
     }
 
-    /// The default attributes of the cell's kobject.
+    /// The default attributes of the cell's kobject, in the order the kernel creates them.
+    static let cellAttributeNames = ["name", "state", "cpus_assigned", "cpus_assigned_list",
+                                     "cpus_failed", "cpus_failed_list"]
+
+    /// Builds one detached `cells/<id>` subtree: the default attributes and `statistics`
+    /// with its files, names and methods made once. The methods read the cell through the
+    /// storage, which the next create rebinds.
     ///
-    /// The nodes hold their cell weakly: after upstream's bad release (quirk 9) a node can
-    /// outlive its cell, and reading it must stay an outcome of the model (empty text, as
-    /// the oopsed box reports), never a Swift trap.
-    private func populateCellAttributes(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) {
+    /// The nodes hold their storage (and it its cell) weakly: after upstream's bad release
+    /// (quirk 9) a node can outlive its cell, and reading it must stay an outcome of the
+    /// model (empty text, as the oopsed box reports), never a Swift trap.
+    func makeCellSysfsStorage() -> CellSysfsStorage {
         let fs = kernel.sysfs
-        try fs.createFile("name", in: dir, show: { [weak cell] in cell.map { $0.name + "\n" } ?? "" })
-        try fs.createFile("state", in: dir, show: { [weak self, weak cell] in
-            guard let cell else { return "" }
+        let dir = fs.makeDetachedDirectory("")
+        let storage = CellSysfsStorage(dir: dir, statistics: fs.addDetachedDirectory("statistics", in: dir))
+        fs.addDetachedFile("name", in: dir, show: { [weak storage] in storage?.cell.map { $0.name + "\n" } ?? "" })
+        fs.addDetachedFile("state", in: dir, show: { [weak self, weak storage] in
+            guard let cell = storage?.cell else { return "" }
             return self?.stateShow(cell) ?? "invalid\n"
         })
-        try fs.createFile("cpus_assigned", in: dir, show: { [weak self, weak cell] in
-            guard let cell else { return "" }
+        fs.addDetachedFile("cpus_assigned", in: dir, show: { [weak self, weak storage] in
+            guard let cell = storage?.cell else { return "" }
             return cell.cpusAssigned.hexMask(nrCPUIDs: self?.kernel.nrCPUIDs ?? 1) + "\n"
         })
-        try fs.createFile("cpus_assigned_list", in: dir, show: { [weak cell] in cell.map { $0.cpusAssigned.rangeList + "\n" } ?? "" })
-        try fs.createFile("cpus_failed", in: dir, show: { [weak self, weak cell] in
-            guard let self, let cell else { return "0\n" }
+        fs.addDetachedFile("cpus_assigned_list", in: dir, show: { [weak storage] in
+            storage?.cell.map { $0.cpusAssigned.rangeList + "\n" } ?? ""
+        })
+        fs.addDetachedFile("cpus_failed", in: dir, show: { [weak self, weak storage] in
+            guard let self, let cell = storage?.cell else { return "0\n" }
             return self.failedCPUs(cell).hexMask(nrCPUIDs: self.kernel.nrCPUIDs) + "\n"
         })
-        try fs.createFile("cpus_failed_list", in: dir, show: { [weak self, weak cell] in
-            guard let cell else { return "" }
+        fs.addDetachedFile("cpus_failed_list", in: dir, show: { [weak self, weak storage] in
+            guard let cell = storage?.cell else { return "" }
             return (self?.failedCPUs(cell).rangeList ?? "") + "\n"
         })
-    }
-
-    /// The `statistics` kobject and its attributes (sums over the cell's CPUs).
-    private func populateStatistics(_ cell: DriverCell, _ dir: SysfsNode) throws(Errno) -> SysfsNode {
-        let fs = kernel.sysfs
-        let stats = try fs.mkdir("statistics", in: dir)
+        // The statistics attributes: sums over the cell's CPUs.
         for (stat, fileName) in zip(CPUStatistic.allCases, Self.statisticFileNames) {
-            try fs.createFile(fileName, in: stats, show: { [weak self, weak cell] in
-                guard let self, let cell else { return "0\n" }
+            fs.addDetachedFile(fileName, in: storage.statistics, show: { [weak self, weak storage] in
+                guard let self, let cell = storage?.cell else { return "0\n" }
                 var sum: UInt64 = 0
                 for cpu in cell.cpusAssigned {
                     let v = self.cpuInfo(cpu, CPUInfo.statBase + UInt64(stat.rawValue))
@@ -164,7 +191,7 @@ extension JailhouseDriver {
                 return "\(sum)\n"
             })
         }
-        return stats
+        return storage
     }
 
     /// One root `statistics/cpuN` kobject.
@@ -191,8 +218,16 @@ extension JailhouseDriver {
             }
         }
         if let cells = cellsDirNode, fs.child(dir.name, of: cells) === dir { try? fs.remove(dir.name, from: cells) }
+        // Storage that is detached and holds exactly its own entries again (every cpuN
+        // went back) is reused by the next create.
+        if let storage = cell.sysfsStorage, storage.dir === dir, dir.parent == nil,
+           storage.isPristine(attributes: Self.cellAttributeNames.count, statistics: Self.statisticFileNames.count) {
+            storage.cell = nil
+            cellSysfsPool.append(storage)
+        }
         cell.sysfsDir = nil
         cell.statisticsDir = nil
+        cell.sysfsStorage = nil
     }
 
     /// Mirrors `state_show` in driver/sysfs.c: CELL_GET_STATE, "invalid" for anything unknown.
@@ -209,5 +244,22 @@ extension JailhouseDriver {
     /// The cell's CPUs whose CPU_GET_INFO state is FAILED.
     func failedCPUs(_ cell: DriverCell) -> CPUSet {
         CPUSet(cell.cpusAssigned.filter { cpuInfo($0, CPUInfo.state) == CPUInfo.stateFailed })
+    }
+}
+
+/// A cell's sysfs objects kept for reuse: `cells/<id>` with its attributes and
+/// `statistics`, built once and attached again for each new cell (the kernel allocates
+/// them per cell; the simulator charges each creation but does not rebuild them).
+final class CellSysfsStorage {
+    let dir: SysfsNode
+    let statistics: SysfsNode
+    /// The cell whose values the attributes show.
+    weak var cell: DriverCell?
+
+    init(dir: SysfsNode, statistics: SysfsNode) { self.dir = dir; self.statistics = statistics }
+
+    /// Whether the subtree holds exactly the entries it was built with.
+    func isPristine(attributes: Int, statistics files: Int) -> Bool {
+        dir.childCount == attributes + 1 && statistics.childCount == files
     }
 }

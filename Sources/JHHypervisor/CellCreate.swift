@@ -23,8 +23,8 @@ extension Hypervisor {
         case .success(let cell):
             // As in C: tell the other cells first, then print, then resume root.
             try reconfigCompleted(caller: cpu)
-            printk("Created cell \"\(cell.name)\"\n")
-            printk("Page pool usage after cell creation: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+            printk(LogLine(ConsoleText.createdCell, string: cell.name))
+            printk(LogLine(ConsoleText.poolAfterCreate, pool.usedCount, pool.size, remapUsed, Self.remapPoolPages))
             cellResume(root, caller: cpu)
             record(HypervisorTrace.cellCreate, cpu: cpu, result: .ok, a: Int(cell.id), text: cell.name)
             return 0

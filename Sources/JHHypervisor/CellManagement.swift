@@ -66,7 +66,7 @@ extension Hypervisor {
             perCPU[c].failed = false
             resetCPU(c, address: cell.config.cpuResetAddress)
         }
-        printk("Started cell \"\(cell.name)\"\n")
+        printk(LogLine(ConsoleText.startedCell, string: cell.name))
         cellResume(root, caller: cpu)
         record(HypervisorTrace.cellStart, cpu: cpu, result: .ok, a: Int(id), text: cell.name)
         let kind = pendingInmates[cell.id] ?? InmateKind.defaultKind(for: cell.config.flags)
@@ -108,7 +108,7 @@ extension Hypervisor {
             remapToRoot(r, caller: cpu)
         }
         record(HypervisorTrace.configCommitNone, cpu: cpu)
-        printk("Cell \"\(cell.name)\" can be loaded\n")
+        printk(LogLine(ConsoleText.cellLoadable, string: cell.name))
         cellResume(root, caller: cpu)
         record(HypervisorTrace.cellSetLoadable, cpu: cpu, result: .ok, a: Int(id), text: cell.name)
         return 0
@@ -122,11 +122,11 @@ extension Hypervisor {
         case .success(let c): cell = c
         }
         let root = rootCell!
-        printk("Closing cell \"\(cell.name)\"\n")
+        printk(LogLine(ConsoleText.closingCell, string: cell.name))
         cellDestroyInternal(cell, caller: cpu)
         cellList.removeAll { $0 === cell }
         freeAllPages(of: cell)
-        printk("Page pool usage after cell destruction: mem \(pool.usedCount)/\(pool.size), remap \(remapUsed)/\(Self.remapPoolPages)\n")
+        printk(LogLine(ConsoleText.poolAfterDestroy, pool.usedCount, pool.size, remapUsed, Self.remapPoolPages))
         try reconfigCompleted(caller: cpu)
         cellResume(root, caller: cpu)
         record(HypervisorTrace.cellDestroy, cpu: cpu, result: .ok, a: Int(id), text: cell.name)

@@ -102,7 +102,7 @@ public final class Hypervisor: @unchecked Sendable {
     /// cell create stay quiet and a create-time fault plan cannot break enable.
     var enabling = false
     var pendingInmates: [UInt32: InmateKind] = [:]
-    private var consoleBytes: [UInt8] = []
+    private var consoleLog = ConsoleLog(capacity: Hypervisor.consoleCapacity)
 
     public init(machine: Machine) {
         self.machine = machine
@@ -164,7 +164,7 @@ public final class Hypervisor: @unchecked Sendable {
     }
 
     /// Hypervisor console: its own printk lines and DEBUG_CONSOLE_PUTC output, last 64 KiB.
-    public var console: String { String(decoding: consoleBytes.suffix(Self.consoleCapacity), as: UTF8.self) }
+    public var console: String { consoleLog.text }
 
     /// Chooses the inmate a cell runs from its next start on.
     public func setInmate(_ kind: InmateKind, forCell id: UInt32) { pendingInmates[id] = kind }
@@ -181,22 +181,10 @@ public final class Hypervisor: @unchecked Sendable {
     func cell(_ id: UInt32) -> HVCell? { cellList.first { $0.id == id } }
     func cellOf(cpu: CPUID) -> HVCell? { perCPU[cpu].cellID.flatMap(cell) }
 
-    func printk(_ text: String) {
-        consoleBytes.append(contentsOf: text.utf8)
-        trimConsole()
-    }
-    func putc(_ c: UInt8) {
-        consoleBytes.append(c)
-        trimConsole()
-    }
-    /// Keeps the newest `consoleCapacity` bytes, dropping older ones in batches of a
-    /// quarter so a long run costs amortised O(1) per byte (the view shows only the last
-    /// `consoleCapacity` bytes either way).
-    private func trimConsole() {
-        if consoleBytes.count > Self.consoleCapacity + Self.consoleCapacity / 4 {
-            consoleBytes.removeFirst(consoleBytes.count - Self.consoleCapacity)
-        }
-    }
+    func printk(_ text: String) { consoleLog.append(LogLine(text: text)) }
+    /// A typed console line, rendered only when the console is read.
+    func printk(_ line: LogLine) { consoleLog.append(line) }
+    func putc(_ c: UInt8) { consoleLog.putc(c) }
 
     @discardableResult
     @inline(__always)

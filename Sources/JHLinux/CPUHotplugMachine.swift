@@ -117,7 +117,7 @@ public struct CPUHotplugMachine: Sendable, Hashable {
         }
         while state != target {
             let next = direction == .up ? state.above : state
-            if next.callback(direction) != nil {
+            if next.hasCallback(direction) {
                 pending = next
                 return .invoke(Step(state: next, direction: direction, isRollback: rollback))
             }

@@ -128,12 +128,26 @@ public enum CPUHPState: Int, Comparable, CaseIterable, Sendable, Codable, Custom
         direction == .up ? startupCallback : teardownCallback
     }
 
+    /// Whether the state has a callback in `direction`: a bit test, because the state
+    /// machine asks it for every state it passes (a test checks it against `callback`).
+    @inline(__always)
+    public func hasCallback(_ direction: CPUHPDirection) -> Bool {
+        (direction == .up ? Self.startupMask : Self.teardownMask) & (1 << UInt32(rawValue)) != 0
+    }
+
+    /// Bit `rawValue` set for each state with a startup / teardown callback (the states
+    /// listed in `startupCallback` and `teardownCallback`).
+    static let startupMask: UInt32 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 9
+        | 1 << 15 | 1 << 16 | 1 << 17 | 1 << 18
+    static let teardownMask: UInt32 = 1 << 2 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 9 | 1 << 10 | 1 << 11
+        | 1 << 13 | 1 << 15 | 1 << 16 | 1 << 17 | 1 << 18
+
     /// Whether this state's callback in `direction` may fail. The kernel's rules: the
     /// STARTING section runs with interrupts off and cannot fail in either direction;
     /// PREPARE-section teardown (and `finish_cpu`) runs after the CPU is dead, when there
     /// is no way back, so it cannot fail either.
     public func isFallible(_ direction: CPUHPDirection) -> Bool {
-        guard callback(direction) != nil else { return false }
+        guard hasCallback(direction) else { return false }
         switch (section, direction) {
         case (.prepare, .up), (.bringup, .up), (.online, _), (.teardown, .down): return true
         default: return false

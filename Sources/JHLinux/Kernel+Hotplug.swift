@@ -16,6 +16,10 @@ public enum HotplugOutcome: Sendable, Hashable {
 }
 
 extension Kernel {
+    /// printk formats of the hotplug path (kernel/smpboot.c, arch/x86/kernel/smpboot.c).
+    static let cpuOfflineMessage = LogFormat("smpboot: CPU %d is now offline")
+    static let bootingCPUMessage = LogFormat("smpboot: Booting Node 0 Processor %d APIC 0x%x")
+
     /// How long the control CPU waits for a kicked AP to report alive before `cpu_up`
     /// fails with EIO (`cpuhp_wait_for_sync_state` in kernel/cpu.c polls for 10 s).
     public static let apAliveTimeout = VirtualDuration.ms(10_000)
@@ -98,7 +102,7 @@ extension Kernel {
         defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .offline, control: control, operation: "cpu_down")
         if wasOnline {
-            printk(.info, "smpboot: CPU \(cpu) is now offline")
+            printk(.info, LogLine(Self.cpuOfflineMessage, cpu))
             onCPUOffline(cpu)
         }
     }
@@ -113,7 +117,7 @@ extension Kernel {
         }
         if cpuhp[cpu].state >= .online { return }
         guard let control = controlCPU(avoiding: cpu, caller: caller) else { throw .busy }
-        printk(.info, "smpboot: Booting Node 0 Processor \(cpu) APIC 0x\(String(cpu, radix: 16))")
+        printk(.info, LogLine(Self.bootingCPUMessage, cpu, cpu))
         let phase = machine.beginPhase(.cpuUp)
         defer { machine.endPhase(phase) }
         try runHotplug(cpu, target: .online, control: control, operation: "cpu_up")

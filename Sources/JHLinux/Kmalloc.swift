@@ -37,8 +37,20 @@ public struct KmallocStats: Hashable, Sendable {
 struct KernelHeap {
     static let window: Range<UInt64> = 0x1000_0000 ..< 0x2000_0000
     var free: [Range<UInt64>] = [Self.window]
-    var live: [UInt64: KmallocAllocation] = [:]
+    /// Live allocations sorted by address (a kernel holds few at a time: a sorted array
+    /// is found by binary search and needs no hashing).
+    var live: [KmallocAllocation] = []
     var stats = KmallocStats()
+
+    /// The index of the live allocation at `address`, or where one would be inserted.
+    func liveIndex(_ address: UInt64) -> (index: Int, found: Bool) {
+        var lo = 0, hi = live.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if live[mid].address < address { lo = mid + 1 } else { hi = mid }
+        }
+        return (lo, lo < live.count && live[lo].address == address)
+    }
 
     static func sizeClass(_ size: Int) -> (size: Int, align: Int) {
         if size > Kernel.kmallocMaxCacheSize {
@@ -59,10 +71,16 @@ struct KernelHeap {
             let a = UInt64(align)
             let start = (r.lowerBound + a - 1) / a * a
             guard start + UInt64(size) <= r.upperBound else { continue }
-            var pieces: [Range<UInt64>] = []
-            if r.lowerBound < start { pieces.append(r.lowerBound ..< start) }
-            if start + UInt64(size) < r.upperBound { pieces.append(start + UInt64(size) ..< r.upperBound) }
-            free.replaceSubrange(i...i, with: pieces)
+            // Replace the free range by what is left on either side, in place.
+            let end = start + UInt64(size)
+            switch (r.lowerBound < start, end < r.upperBound) {
+            case (true, true):
+                free[i] = r.lowerBound ..< start
+                free.insert(end ..< r.upperBound, at: i + 1)
+            case (true, false): free[i] = r.lowerBound ..< start
+            case (false, true): free[i] = end ..< r.upperBound
+            case (false, false): free.remove(at: i)
+            }
             return start
         }
         return nil
@@ -138,8 +156,9 @@ extension Kernel {
             throw .noMemory
         }
         let va = phys &+ Self.pageOffset
-        heap.live[va] = KmallocAllocation(address: va, physicalAddress: phys, requestedSize: size,
-                                          allocatedSize: allocated, tag: tag, time: machine.now)
+        heap.live.insert(KmallocAllocation(address: va, physicalAddress: phys, requestedSize: size,
+                                           allocatedSize: allocated, tag: tag, time: machine.now),
+                         at: heap.liveIndex(va).index)
         heap.stats.liveObjects += 1
         heap.stats.liveBytes += size
         heap.stats.totalAllocations += 1
@@ -159,12 +178,14 @@ extension Kernel {
     public func kfree(_ address: UInt64) {
         if address <= Self.zeroSizePointer { return }
         machine.advance(machine.cost.kmalloc)
-        guard let a = heap.live.removeValue(forKey: address) else {
+        let (index, found) = heap.liveIndex(address)
+        guard found else {
             heap.stats.invalidFrees += 1
             printk(.err, "BUG: kfree of invalid pointer 0x\(String(address, radix: 16))")
             record(LinuxTrace.kfreeInvalid, result: .error(.invalidArgument), a: Int(bitPattern: UInt(address)))
             return
         }
+        let a = heap.live.remove(at: index)
         machine.memory.zero(a.physicalAddress, count: a.allocatedSize)
         heap.release(a.physicalAddress ..< a.physicalAddress + UInt64(a.allocatedSize))
         heap.stats.liveObjects -= 1
@@ -175,13 +196,11 @@ extension Kernel {
 
     public var kmallocStats: KmallocStats { heap.stats }
     /// Live allocations in address order (a leak list when it should be empty).
-    public var liveAllocations: [KmallocAllocation] {
-        heap.live.keys.sorted().map { heap.live[$0]! }
-    }
+    public var liveAllocations: [KmallocAllocation] { heap.live }
     /// The live allocation that contains `address`, if any.
     public func allocation(containing address: UInt64) -> KmallocAllocation? {
-        // Live allocations are few; a linear scan keeps the structure simple.
-        heap.live.values.first { address >= $0.address && address < $0.address + UInt64($0.allocatedSize) }
+        // Live allocations are few; a linear scan keeps it simple (allocations never overlap).
+        heap.live.first { address >= $0.address && address < $0.address + UInt64($0.allocatedSize) }
     }
 
     /// Mirrors `__pa` on the direct map: `addr - PAGE_OFFSET`; nil below PAGE_OFFSET.

@@ -20,12 +20,16 @@ public enum LogLevel: Int, Comparable, CaseIterable, Sendable, Codable {
     }
 }
 
-/// One printk record.
-public struct PrintkRecord: Hashable, Sendable {
+/// One printk record: the line as typed facts (a format and its arguments); its text is
+/// rendered when read.
+public struct PrintkRecord: Sendable {
     public var seq: UInt64
     public var time: VirtualTime
     public var level: LogLevel
-    public var text: String
+    public var line: LogLine
+
+    /// The message text.
+    public var text: String { line.text }
 
     /// The `dmesg` form: `[    1.234567] text` (seconds right-aligned in 5 columns,
     /// as `print_time` in kernel/printk/printk.c formats `[%5lu.%06lu]`).
@@ -37,11 +41,14 @@ public struct PrintkRecord: Hashable, Sendable {
 }
 
 /// The kernel log ring buffer: bounded in bytes like `log_buf` (CONFIG_LOG_BUF_SHIFT=17
-/// gives 128 KiB); the oldest records fall out first.
+/// gives 128 KiB); the oldest records fall out first. Records hold typed lines, so a
+/// printk on a hot path stores a few words and renders nothing.
 public struct PrintkBuffer: Sendable {
     /// Records from `head` on are live; dropped ones are compacted away in batches so a
-    /// full ring costs O(1) amortized per line.
+    /// full ring costs O(1) amortized per line. `sizes[i]` is the ring size of
+    /// `storage[i]`, measured once when it is logged.
     private var storage: [PrintkRecord] = []
+    private var sizes: [Int] = []
     private var head = 0
     public var capacityBytes: Int
     public private(set) var usedBytes = 0
@@ -53,35 +60,44 @@ public struct PrintkBuffer: Sendable {
     /// The records still in the ring, oldest first.
     public var records: ArraySlice<PrintkRecord> { storage[head...] }
 
-    mutating func append(time: VirtualTime, level: LogLevel, text: String) {
-        let r = PrintkRecord(seq: nextSeq, time: time, level: level, text: text)
+    mutating func append(time: VirtualTime, level: LogLevel, line: LogLine) {
+        let r = PrintkRecord(seq: nextSeq, time: time, level: level, line: line)
         nextSeq += 1
+        let size = Self.headerSize + line.utf8Count
         storage.append(r)
-        usedBytes += Self.size(r)
+        sizes.append(size)
+        usedBytes += size
         while usedBytes > capacityBytes && head < storage.count - 1 {
-            usedBytes -= Self.size(storage[head])
+            usedBytes -= sizes[head]
             head += 1
             dropped += 1
         }
         if head > 1024 && head * 2 > storage.count {
             storage.removeFirst(head)
+            sizes.removeFirst(head)
             head = 0
         }
     }
 
-    /// Bytes a record takes in the ring (the kernel's record header is 16 bytes).
-    static func size(_ r: PrintkRecord) -> Int { 16 + r.text.utf8.count }
+    /// Bytes of the kernel's record header (each record takes it plus its text).
+    static let headerSize = 16
 
     /// Empties the ring (`dmesg -C`).
-    public mutating func clear() { storage.removeAll(); head = 0; usedBytes = 0 }
+    public mutating func clear() { storage.removeAll(); sizes.removeAll(); head = 0; usedBytes = 0 }
 }
 
 extension Kernel {
     /// Logs a line. Mirrors `printk` (kernel/printk/printk.c); also records a trace event
     /// so explanations can show the kernel's own words.
     public func printk(_ level: LogLevel, _ text: String) {
-        log.append(time: machine.now, level: level, text: text)
-        record(LinuxTrace.printk, a: level.rawValue, text: text)
+        printk(level, LogLine(text: text))
+    }
+
+    /// Logs a typed line: the text is built only if the trace looks at it (the printk
+    /// event carries the kernel's words), otherwise only when `dmesg` reads it.
+    public func printk(_ level: LogLevel, _ line: LogLine) {
+        log.append(time: machine.now, level: level, line: line)
+        record(LinuxTrace.printk, a: level.rawValue, text: machine.trace.isRecording ? line.text : "")
     }
 
     /// `dmesg` output: every record at or above `minLevel` priority (numerically ≤).

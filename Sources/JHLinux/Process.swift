@@ -3,7 +3,10 @@ import JHMachine
 
 /// A simulated user process: a name, the CPU it runs on, its user address space and
 /// its signals.
-struct Process {
+///
+/// A class, so that the kernel finds a process once per call and changes it in place
+/// (a struct in the process table would be looked up again, or copied, per change).
+final class Process {
     var name: String
     var cpu: CPUID
     /// Mappings sorted by start address.
@@ -14,6 +17,13 @@ struct Process {
     /// For a process that lives outside the simulation (a real program driving it through
     /// libjhsim-preload): reads its memory instead of `mappings`.
     var outsideMemory: OutsideMemory?
+
+    init(name: String, cpu: CPUID) { self.name = name; self.cpu = cpu }
+
+    /// The mapping that holds `address`, if any.
+    func mappingIndex(containing address: UInt64) -> Int? {
+        mappings.firstIndex { address >= $0.start && address < $0.start + UInt64($0.bytes.count) }
+    }
 }
 
 /// Reads `count` bytes at `address` from a process whose memory is outside the
@@ -85,14 +95,34 @@ extension Kernel {
         return address
     }
 
+    /// Unmaps the mapping that starts at `address` (`munmap` of a whole buffer, as the
+    /// tool's `free` of a file it read gives the pages back). The address is not reused:
+    /// later mappings keep the addresses they would have had, so a run's trace does not
+    /// depend on whether earlier buffers were freed. Records nothing (user-space
+    /// bookkeeping, not a kernel step the trace follows).
+    /// - Returns: whether a mapping started there.
+    @discardableResult
+    public func unmapUser(_ pid: PID, _ address: UInt64) -> Bool {
+        guard let p = processes[pid], let i = p.mappings.firstIndex(where: { $0.start == address }) else { return false }
+        p.mappings.remove(at: i)
+        return true
+    }
+
+    /// The number of mappings of a process and the bytes they hold (nil for an unknown
+    /// process): what a long-lived tool keeps mapped.
+    public func userMappingStats(_ pid: PID) -> (count: Int, bytes: Int)? {
+        guard let p = processes[pid] else { return nil }
+        return (p.mappings.count, p.mappings.reduce(0) { $0 + $1.bytes.count })
+    }
+
     private func insertMapping(_ pid: PID, at address: UInt64, _ bytes: [UInt8]) {
-        // In place: copying the process out and back would copy its mapping list too.
-        let i = processes[pid]!.mappings.firstIndex { $0.start > address } ?? processes[pid]!.mappings.count
-        processes[pid]!.mappings.insert((address, bytes), at: i)
+        let p = processes[pid]!
+        let i = p.mappings.firstIndex { $0.start > address } ?? p.mappings.count
+        p.mappings.insert((address, bytes), at: i)
         let page: UInt64 = 4096
         let end = (address + UInt64(bytes.count) + page - 1) / page * page
-        processes[pid]!.nextMap = max(processes[pid]!.nextMap, end + page)
-        record(LinuxTrace.mmap, cpu: processes[pid]!.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
+        p.nextMap = max(p.nextMap, end + page)
+        record(LinuxTrace.mmap, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
     }
 
     /// Walks the mappings covering `[address, address+count)`; nil if any byte is unmapped.
@@ -128,6 +158,11 @@ extension Kernel {
             if let outside = p.outsideMemory {
                 guard let bytes = outside(address, count), bytes.count == count else { throw Errno.badAddress }
                 out = bytes
+            } else if let i = p.mappingIndex(containing: address),
+                      Int(address - p.mappings[i].start) + count <= p.mappings[i].bytes.count {
+                // The whole range in one mapping (the usual case): one copy, no span list.
+                let off = Int(address - p.mappings[i].start)
+                out = Array(p.mappings[i].bytes[off ..< off + count])
             } else {
                 guard let spans = userSpans(p, address, count) else { throw Errno.badAddress }
                 out.reserveCapacity(count)
@@ -177,13 +212,12 @@ extension Kernel {
     }
 
     private func writeUserUnchecked(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
-        guard var p = processes[pid], let spans = userSpans(p, address, bytes.count) else { throw .badAddress }
+        guard let p = processes[pid], let spans = userSpans(p, address, bytes.count) else { throw .badAddress }
         var done = 0
         for s in spans {
             p.mappings[s.mapping].bytes.replaceSubrange(s.offset ..< s.offset + s.length, with: bytes[done ..< done + s.length])
             done += s.length
         }
-        processes[pid] = p
     }
 
     // MARK: Signals
@@ -193,11 +227,10 @@ extension Kernel {
     /// `mutexLockInterruptible`); the signal is consumed when it interrupts something or
     /// by `deliverSignals`.
     public func sendSignal(_ pid: PID, at time: VirtualTime? = nil) {
-        guard var p = processes[pid] else { return }
+        guard let p = processes[pid] else { return }
         let t = time ?? machine.now
         let i = p.signals.firstIndex { $0 > t } ?? p.signals.count
         p.signals.insert(t, at: i)
-        processes[pid] = p
         record(LinuxTrace.signal, cpu: p.cpu, a: Int(pid.rawValue), b: Int(bitPattern: UInt(t.nanoseconds)))
     }
 
@@ -214,16 +247,14 @@ extension Kernel {
     /// space would. - Returns: how many.
     @discardableResult
     public func deliverSignals(_ pid: PID) -> Int {
-        guard var p = processes[pid] else { return 0 }
+        guard let p = processes[pid] else { return 0 }
         let n = p.signals.prefix { $0 <= machine.now }.count
         p.signals.removeFirst(n)
-        processes[pid] = p
         return n
     }
 
     func consumeSignal(_ pid: PID) {
-        guard var p = processes[pid], !p.signals.isEmpty else { return }
+        guard let p = processes[pid], !p.signals.isEmpty else { return }
         p.signals.removeFirst()
-        processes[pid] = p
     }
 }

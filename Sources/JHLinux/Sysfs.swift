@@ -18,15 +18,20 @@ extension Errno {
 /// keeps, so it never parses a path while it runs.
 public final class SysfsNode {
     public internal(set) var name: String
-    var children: [String: SysfsNode]?   // nil for an attribute
+    /// A directory's entries (always empty for an attribute). Not optional, so that
+    /// adding or removing one entry mutates the dictionary in place: an optional's
+    /// force-unwrapped mutation could copy a `statistics` directory of 4096 CPUs per move.
+    var children: [String: SysfsNode] = [:]
+    public let isDirectory: Bool
     var show: SysfsShow?
     var store: SysfsStore?
-    weak var parent: SysfsNode?
-    init(directory name: String) { self.name = name; children = [:] }
+    public internal(set) weak var parent: SysfsNode?
+    init(directory name: String) { self.name = name; isDirectory = true }
     init(attribute name: String, show: SysfsShow?, store: SysfsStore?) {
-        self.name = name; self.show = show; self.store = store
+        self.name = name; self.show = show; self.store = store; isDirectory = false
     }
-    public var isDirectory: Bool { children != nil }
+    /// How many entries a directory holds (0 for an attribute).
+    public var childCount: Int { children.count }
     /// The absolute path (built on demand: for messages and fault-site details).
     public var path: String {
         var parts: [String] = []
@@ -63,7 +68,7 @@ public final class Sysfs: @unchecked Sendable {
         self.machine = machine
         sys = Node(directory: "sys")
         sys.parent = root
-        root.children!["sys"] = sys
+        root.children["sys"] = sys
     }
 
     private static func components(_ path: String) -> [String] {
@@ -73,7 +78,7 @@ public final class Sysfs: @unchecked Sendable {
     private func node(_ parts: some Collection<String>) -> Node? {
         var n = root
         for p in parts {
-            guard let c = n.children?[p] else { return nil }
+            guard let c = n.children[p] else { return nil }
             n = c
         }
         return n
@@ -83,7 +88,7 @@ public final class Sysfs: @unchecked Sendable {
     /// command, a test, a view) names a file; the simulation itself holds handles.
     public func node(at path: String) -> SysfsNode? { node(Self.components(path)) }
     /// The entry `name` of directory `dir`, if any.
-    public func child(_ name: String, of dir: SysfsNode) -> SysfsNode? { dir.children?[name] }
+    public func child(_ name: String, of dir: SysfsNode) -> SysfsNode? { dir.children[name] }
     /// What is at a path, as `stat` would tell: a directory, or an attribute with or
     /// without read and write methods (mode 0444, 0644, 0200 in the kernel).
     public enum Entry: Hashable, Sendable {
@@ -104,7 +109,7 @@ public final class Sysfs: @unchecked Sendable {
     /// Checks a new entry's parent, passes the fault seam and charges the cost.
     private func prepareCreate(_ name: String, in parent: Node, checked: Bool) throws(Errno) {
         guard parent.isDirectory else { throw .notDirectory }
-        guard parent.children![name] == nil else { throw .exists }
+        guard parent.children[name] == nil else { throw .exists }
         if checked {
             try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
             machine.advance(machine.cost.sysfsObject)
@@ -138,7 +143,7 @@ public final class Sysfs: @unchecked Sendable {
         try prepareCreate(name, in: parent, checked: checked)
         let n = Node(directory: name)
         n.parent = parent
-        parent.children![name] = n
+        parent.children[name] = n
         return n
     }
 
@@ -147,10 +152,10 @@ public final class Sysfs: @unchecked Sendable {
     func mkdirs(_ path: String) -> Node {
         var n = root
         for p in Self.components(path) {
-            if let c = n.children?[p] { n = c; continue }
+            if let c = n.children[p] { n = c; continue }
             let c = Node(directory: p)
             c.parent = n
-            n.children?[p] = c
+            if n.isDirectory { n.children[p] = c }
             n = c
         }
         return n
@@ -179,7 +184,57 @@ public final class Sysfs: @unchecked Sendable {
         try prepareCreate(name, in: parent, checked: checked)
         let n = Node(attribute: name, show: show, store: store)
         n.parent = parent
-        parent.children![name] = n
+        parent.children[name] = n
+    }
+
+    // MARK: Reused storage (objects built once, attached and charged per use)
+
+    /// A directory outside the tree: storage a layer fills once (names and methods built
+    /// once) and then attaches with `attach` each time the kernel would create it.
+    public func makeDetachedDirectory(_ name: String) -> SysfsNode { Node(directory: name) }
+
+    /// Adds a directory to a detached directory: no fault seam and no cost here; the
+    /// creation is charged by `chargeCreate` when the owner is attached.
+    @discardableResult
+    public func addDetachedDirectory(_ name: String, in dir: SysfsNode) -> SysfsNode {
+        let n = Node(directory: name)
+        n.parent = dir
+        dir.children[name] = n
+        return n
+    }
+
+    /// Adds an attribute to a detached directory (see `addDetachedDirectory`).
+    public func addDetachedFile(_ name: String, in dir: SysfsNode, show: SysfsShow?, store: SysfsStore? = nil) {
+        let n = Node(attribute: name, show: show, store: store)
+        n.parent = dir
+        dir.children[name] = n
+    }
+
+    /// Attaches a detached directory as `name` in `parent`: creating its kobject, with the
+    /// checks, fault seam and cost of `mkdir(_:in:)`. Its entries are charged separately,
+    /// in creation order, with `chargeCreate`.
+    /// - Throws: as `mkdir(_:in:)`; nothing is attached then.
+    public func attach(_ node: SysfsNode, as name: String, in parent: SysfsNode) throws(Errno) {
+        precondition(node.parent == nil, "attach takes a detached node")
+        try prepareCreate(name, in: parent, checked: true)
+        node.name = name
+        node.parent = parent
+        parent.children[name] = node
+    }
+
+    /// Charges the creation of entry `name` of an attached reused directory (it exists
+    /// already): the fault seam and cost `createFile`/`mkdir` would charge, so a run with
+    /// reused storage is step for step the run that builds every object.
+    public func chargeCreate(_ name: String, in parent: SysfsNode) throws(Errno) {
+        try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
+        machine.advance(machine.cost.sysfsObject)
+    }
+
+    /// Drops entry `name` of `parent` without charging anything: for reused storage whose
+    /// entry the kernel never got to create (its creation failed first).
+    public func discard(_ name: String, in parent: SysfsNode) {
+        parent.children[name]?.parent = nil
+        parent.children[name] = nil
     }
 
     /// Moves a directory or attribute to a new path (new parent and/or name). Mirrors
@@ -196,20 +251,20 @@ public final class Sysfs: @unchecked Sendable {
 
     /// Moves entry `name` of `from` into directory `to` (under `newName`, default the same).
     public func move(_ name: String, from: SysfsNode, to: SysfsNode, as newName: String? = nil) throws(Errno) {
-        guard let node = from.children?[name] else { throw .noEntry }
+        guard let node = from.children[name] else { throw .noEntry }
         let newName = newName ?? name
         guard to.isDirectory else { throw .notDirectory }
-        guard to.children![newName] == nil else { throw .exists }
+        guard to.children[newName] == nil else { throw .exists }
         var p: Node? = to
         while let q = p {
             if q === node { throw .invalidArgument }
             p = q.parent
         }
         machine.advance(machine.cost.sysfsObject)
-        from.children![name] = nil
+        from.children[name] = nil
         node.name = newName
         node.parent = to
-        to.children![newName] = node
+        to.children[newName] = node
     }
 
     /// Removes an entry and everything below it. Mirrors `kobject_del`/`sysfs_remove_file`.
@@ -222,10 +277,10 @@ public final class Sysfs: @unchecked Sendable {
 
     /// Removes entry `name` of `parent` and everything below it.
     public func remove(_ name: String, from parent: SysfsNode) throws(Errno) {
-        guard let n = parent.children?[name] else { throw .noEntry }
+        guard let n = parent.children[name] else { throw .noEntry }
         machine.advance(machine.cost.sysfsObject)
         n.parent = nil
-        parent.children![name] = nil
+        parent.children[name] = nil
     }
 
     /// The names in a directory, sorted by byte order (callers sort differently if they
@@ -233,7 +288,8 @@ public final class Sysfs: @unchecked Sendable {
     /// - Throws: `ENOENT` if missing, `ENOTDIR` for an attribute.
     public func list(_ path: String) throws(Errno) -> [String] {
         guard let n = node(Self.components(path)) else { throw .noEntry }
-        guard let c = n.children else { throw .notDirectory }
+        guard n.isDirectory else { throw .notDirectory }
+        let c = n.children
         return c.keys.sorted()
     }
 
@@ -267,7 +323,7 @@ public final class Sysfs: @unchecked Sendable {
         var out: [String] = []
         func visit(_ n: Node, _ p: String) {
             out.append(p)
-            for k in (n.children ?? [:]).keys.sorted() { visit(n.children![k]!, p + "/" + k) }
+            for k in n.children.keys.sorted() { visit(n.children[k]!, p + "/" + k) }
         }
         visit(n, "/" + Self.components(path).joined(separator: "/"))
         return out

@@ -103,3 +103,13 @@ func drive(_ m: inout CPUHotplugMachine, to target: CPUHPState,
         #expect(rb == .busy && stuck == .teardownCPU)
     }
 }
+
+@Suite struct CPUHPCallbackMaskTests {
+    @Test func callbackBitsMatchTheCallbackTable() {
+        for state in CPUHPState.allCases {
+            for d in [CPUHPDirection.up, .down] {
+                #expect(state.hasCallback(d) == (state.callback(d) != nil), "\(state) \(d)")
+            }
+        }
+    }
+}
