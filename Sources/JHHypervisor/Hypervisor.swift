@@ -206,7 +206,7 @@ public final class Hypervisor: @unchecked Sendable {
     /// - Throws: `Errno.noMemory` when the pool is exhausted or a fault is planned.
     func allocPages(_ count: Int, for cell: HVCell, _ what: String, cpu: CPUID) throws(Errno) -> UInt64 {
         do {
-            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
+            if !enabling { try machine.check(.hvPageAlloc, cpu: cpu, detail: what) }
         } catch {
             record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error
@@ -295,7 +295,7 @@ public final class Hypervisor: @unchecked Sendable {
         // JAILHOUSE_BASE plus the image header.
         printk("\nInitializing Jailhouse hypervisor v0.12 on CPU \(master)\n")
         printk("Code location: 0xfffffffff0000050\n")
-        try machine.check(FaultSite(HypervisorFaultSites.initEarly, cpu: master))
+        try machine.check(.hvInitEarly, cpu: master)
         // paging_init: the pool is every page after the core image; the per-CPU areas,
         // the config copy and the pool's own bitmap are used from the start, then the
         // remap pool's bitmap and the parking page table are taken.
@@ -344,7 +344,7 @@ public final class Hypervisor: @unchecked Sendable {
             for cpu in list {
                 printk(" CPU \(cpu)... ")
                 do throws(Errno) {
-                    try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
+                    try machine.check(.hvCpuInit, cpu: cpu)
                     guard rootSet.contains(cpu) else { throw .invalidArgument }
                 } catch {
                     printk("FAILED\n")
@@ -356,7 +356,7 @@ public final class Hypervisor: @unchecked Sendable {
             guard list.count == rootSet.count else { throw .invalidArgument }
             for u in units {
                 printk("Initializing unit: \(u.consoleName)\n")
-                try machine.check(FaultSite(HypervisorFaultSites.unitInit, cpu: master, detail: u.name))
+                try machine.check(.hvUnitInit, cpu: master, detail: u.name)
                 try u.initialize(root: root, hv: self, cpu: master)
                 up.append(u)
             }

@@ -106,7 +106,7 @@ public final class Sysfs: @unchecked Sendable {
         guard parent.isDirectory else { throw .notDirectory }
         guard parent.children![name] == nil else { throw .exists }
         if checked {
-            try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
+            try machine.check(.sysfsCreate, detail: parent.path + "/" + name)
             machine.advance(machine.cost.sysfsObject)
         }
     }
