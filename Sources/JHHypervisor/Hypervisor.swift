@@ -89,6 +89,8 @@ public final class Hypervisor: @unchecked Sendable {
     var enabling = false
     var pendingInmates: [UInt32: InmateKind] = [:]
     private var consoleBytes: [UInt8] = []
+    /// Bytes ever written to the console (`console.tail`): readers keep their own head.
+    public private(set) var consoleTail = 0
 
     public init(machine: Machine) {
         self.machine = machine
@@ -152,6 +154,18 @@ public final class Hypervisor: @unchecked Sendable {
     /// Hypervisor console: its own printk lines and DEBUG_CONSOLE_PUTC output, last 64 KiB.
     public var console: String { String(decoding: consoleBytes.suffix(Self.consoleCapacity), as: UTF8.self) }
 
+    /// The console bytes from absolute position `head` on (at most `limit`), and how many
+    /// bytes between `head` and the oldest one kept were overwritten. Mirrors the ring
+    /// walk of `__jailhouse_console_dump_delta` (driver/main.c) over the kept bytes.
+    public func consoleDelta(from head: Int, limit: Int) -> (bytes: ArraySlice<UInt8>, missed: Int) {
+        let kept = min(consoleBytes.count, Self.consoleCapacity)
+        let oldest = consoleTail - kept
+        let start = max(head, oldest)
+        let n = max(0, min(limit, consoleTail - start))
+        let from = consoleBytes.count - (consoleTail - start)
+        return (consoleBytes[from ..< from + n], start - head)
+    }
+
     /// Chooses the inmate a cell runs from its next start on.
     public func setInmate(_ kind: InmateKind, forCell id: UInt32) { pendingInmates[id] = kind }
 
@@ -169,10 +183,12 @@ public final class Hypervisor: @unchecked Sendable {
 
     func printk(_ text: String) {
         consoleBytes.append(contentsOf: text.utf8)
+        consoleTail += text.utf8.count
         trimConsole()
     }
     func putc(_ c: UInt8) {
         consoleBytes.append(c)
+        consoleTail += 1
         trimConsole()
     }
     /// Keeps the newest `consoleCapacity` bytes, dropping older ones in batches of a
