@@ -22,13 +22,13 @@ extension JailhouseDriver {
     /// out at most this per call.
     public static let consoleContentSize = 4096 - 8
 
-    /// Opening the device for reading allocates the reader. Mirrors `jailhouse_console_open`.
+    /// Opening the device for reading allocates the reader. Mirrors `jailhouse_console_open` (driver/main.c).
     /// - Throws: `ENOMEM` when kzalloc fails.
     public func consoleOpen(_ file: DeviceFile) throws(Errno) -> ConsoleReader {
         ConsoleReader(address: try kernel.kmalloc(16, tag: "console_state", zeroed: true))
     }
 
-    /// Mirrors `jailhouse_console_release`.
+    /// Mirrors `jailhouse_console_release` (driver/main.c).
     public func consoleRelease(_ reader: ConsoleReader) { kernel.kfree(reader.address) }
 
     /// `read()` on /dev/jailhouse: the console text the reader has not seen, copied into
