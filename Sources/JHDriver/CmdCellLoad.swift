@@ -55,7 +55,7 @@ extension JailhouseDriver {
         }
         let phys = region.physStart &+ offset
         do {
-            try machine.check(FaultSite(DriverFaultSites.ioremap))
+            try machine.check(.ioremap)
         } catch {
             log(.err, "jailhouse: Unable to map cell RAM at \(hex(phys, 8)) for image loading")
             throw .busy

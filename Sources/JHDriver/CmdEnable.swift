@@ -73,13 +73,13 @@ extension JailhouseDriver {
         defer { if !keepModuleReference { moduleReferences -= 1 } }
 
         do {
-            try machine.check(FaultSite(DriverFaultSites.vmxFeatureControl))
+            try machine.check(.vmxFeatureControl)
         } catch {
             log(.err, "jailhouse: VT-x disabled by Firmware/BIOS")
             throw error
         }
         do {
-            try machine.check(FaultSite(DriverFaultSites.requestFirmware))
+            try machine.check(.requestFirmware)
         } catch {
             log(.err, "jailhouse: Missing hypervisor image jailhouse-intel.bin")
             throw error
@@ -98,7 +98,7 @@ extension JailhouseDriver {
         // jailhouse_firmware_free: drop what a previous enable left behind.
         firmwareFree()
         do {
-            try machine.check(FaultSite(DriverFaultSites.requestMemRegion))
+            try machine.check(.requestMemRegion)
         } catch {
             log(.err, "jailhouse: request_mem_region failed for hypervisor memory.")
             log(.notice, "jailhouse: Did you reserve the memory with \"memmap=\" or \"mem=\"?")
@@ -106,7 +106,7 @@ extension JailhouseDriver {
         }
         hypervisorWindow = hvMem
         do {
-            try machine.check(FaultSite(DriverFaultSites.ioremap))
+            try machine.check(.ioremap)
         } catch {
             log(.err, "jailhouse: Unable to map RAM reserved for hypervisor at \(hex(hvMem.phys, 8))")
             hypervisorWindow = nil
@@ -117,7 +117,7 @@ extension JailhouseDriver {
         machine.memory.write(hvMem.phys, firmware.signature)
         coreAndPerCPUSize = coreAndPerCPU
         do {
-            try machine.check(FaultSite(DriverFaultSites.sysfsCore))
+            try machine.check(.sysfsCore)
         } catch {
             firmwareFree()
             throw error

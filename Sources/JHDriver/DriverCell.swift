@@ -35,7 +35,7 @@ extension JailhouseDriver {
         var id: UInt32 = 0
         while cells.contains(where: { $0.id.rawValue == id }) { id += 1 }
 
-        let object = try kernelAlloc(512, tag: "struct cell", site: DriverFaultSites.cellObjectAlloc)
+        let object = try kernelAlloc(512, tag: "struct cell", site: .cellObjectAlloc)
         let regionCount = Int(desc.numMemoryRegions)
         let regions: UInt64
         do throws(Errno) {
@@ -46,7 +46,7 @@ extension JailhouseDriver {
                 throw Errno.noMemory
             }
             regions = try kernelAlloc(32 * regionCount, tag: "cell memory_regions",
-                                      site: DriverFaultSites.cellRegionsAlloc)
+                                      site: .cellRegionsAlloc)
         } catch {
             kernel.kfree(object)
             throw error
@@ -55,7 +55,7 @@ extension JailhouseDriver {
         if desc.numPCIDevices > 0 {
             do {
                 allocations.append(try kernelAlloc(56 * Int(desc.numPCIDevices), tag: "cell pci_devices",
-                                                   site: DriverFaultSites.cellRegionsAlloc))
+                                                   site: .cellRegionsAlloc))
             } catch {
                 for a in allocations { kernel.kfree(a) }
                 throw error

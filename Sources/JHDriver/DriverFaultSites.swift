@@ -17,29 +17,33 @@ public enum DriverFaultSites {
     public static let hypercall = "hypercall"
 
     public static let all: [FaultSiteInfo] = [
-        FaultSiteInfo(name: vmxFeatureControl, layer: .driver,
-                      meaning: "enable: IA32_FEATURE_CONTROL does not allow VMXON (\"VT-x disabled by Firmware/BIOS\")",
-                      defaultErrno: .noDevice),
-        FaultSiteInfo(name: requestFirmware, layer: .driver,
-                      meaning: "enable: request_firmware cannot find jailhouse-intel.bin",
-                      defaultErrno: .noEntry),
-        FaultSiteInfo(name: requestMemRegion, layer: .driver,
-                      meaning: "enable: the hypervisor window is not reserved (missing memmap=)",
-                      defaultErrno: .invalidArgument),
-        FaultSiteInfo(name: ioremap, layer: .driver,
-                      meaning: "enable/load: mapping physical memory into the kernel fails",
-                      defaultErrno: .invalidArgument),
-        FaultSiteInfo(name: sysfsCore, layer: .driver,
-                      meaning: "enable: creating the sysfs 'core' file fails",
-                      defaultErrno: .noMemory),
-        FaultSiteInfo(name: cellObjectAlloc, layer: .driver,
-                      meaning: "cell_create: kzalloc of the driver's struct cell fails",
-                      defaultErrno: .noMemory),
-        FaultSiteInfo(name: cellRegionsAlloc, layer: .driver,
-                      meaning: "cell_create: vmalloc of the memory-region or PCI-device copy fails",
-                      defaultErrno: .noMemory),
-        FaultSiteInfo(name: hypercall, layer: .driver,
-                      meaning: "a management hypercall fails before the hypervisor acts; state= (or nr=) names it: CELL_CREATE, CELL_START, CELL_SET_LOADABLE, CELL_DESTROY",
-                      defaultErrno: .noMemory),
+        FaultSiteInfo(.vmxFeatureControl, layer: .driver,
+                      meaning: "enable: IA32_FEATURE_CONTROL does not allow VMXON (\"VT-x disabled by Firmware/BIOS\")"),
+        FaultSiteInfo(.requestFirmware, layer: .driver,
+                      meaning: "enable: request_firmware cannot find jailhouse-intel.bin"),
+        FaultSiteInfo(.requestMemRegion, layer: .driver,
+                      meaning: "enable: the hypervisor window is not reserved (missing memmap=)"),
+        FaultSiteInfo(.ioremap, layer: .driver,
+                      meaning: "enable/load: mapping physical memory into the kernel fails"),
+        FaultSiteInfo(.sysfsCore, layer: .driver,
+                      meaning: "enable: creating the sysfs 'core' file fails"),
+        FaultSiteInfo(.cellObjectAlloc, layer: .driver,
+                      meaning: "cell_create: kzalloc of the driver's struct cell fails"),
+        FaultSiteInfo(.cellRegionsAlloc, layer: .driver,
+                      meaning: "cell_create: vmalloc of the memory-region or PCI-device copy fails"),
+        FaultSiteInfo(.hypercall, layer: .driver,
+                      meaning: "a management hypercall fails before the hypervisor acts; state= (or nr=) names it: CELL_CREATE, CELL_START, CELL_SET_LOADABLE, CELL_DESTROY"),
     ]
+}
+
+/// The typed handles of this layer's sites (ids 32…47), for `Machine.check`.
+extension FaultSiteKey {
+    public static let vmxFeatureControl = FaultSiteKey(32, DriverFaultSites.vmxFeatureControl, defaultErrno: .noDevice)
+    public static let requestFirmware = FaultSiteKey(33, DriverFaultSites.requestFirmware, defaultErrno: .noEntry)
+    public static let requestMemRegion = FaultSiteKey(34, DriverFaultSites.requestMemRegion, defaultErrno: .invalidArgument)
+    public static let ioremap = FaultSiteKey(35, DriverFaultSites.ioremap, defaultErrno: .invalidArgument)
+    public static let sysfsCore = FaultSiteKey(36, DriverFaultSites.sysfsCore, defaultErrno: .noMemory)
+    public static let cellObjectAlloc = FaultSiteKey(37, DriverFaultSites.cellObjectAlloc, defaultErrno: .noMemory)
+    public static let cellRegionsAlloc = FaultSiteKey(38, DriverFaultSites.cellRegionsAlloc, defaultErrno: .noMemory)
+    public static let hypercall = FaultSiteKey(39, DriverFaultSites.hypercall, defaultErrno: .noMemory)
 }

@@ -90,6 +90,7 @@ public enum DriverTrace {
         cellCreate, cellRegister, cellDelete, pciClaim, pciRelease,
         notEnabled, alreadyEnabled, findCellExists, findCellMissing, cpuZero, cpuAlreadyOffline, rootCPUClear, rootCPUSet,
         offlinedCPUsClear, hypercallFailed, notOfflinedByDriver, addCPURollbackFailed, offlinedCPUsPaid,
+        consoleRead,
     ]
 }
 

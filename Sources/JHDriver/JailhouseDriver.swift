@@ -93,6 +93,10 @@ public final class JailhouseDriver: @unchecked Sendable {
     }
 
     private func ioctlOnCaller(_ file: DeviceFile, _ command: IoctlCommand, _ arg: UInt64) throws(SimulationHang) -> Int64 {
+        // The calling process is `current` for fault rules with task= (and verbose=2).
+        let caller = machine.task
+        machine.task = FaultTask(pid: Int(file.pid.rawValue), name: kernel.processName(file.pid) ?? "")
+        defer { machine.task = caller }
         machine.record(DriverTrace.ioctl, a: Int(command.rawValue), b: Int(bitPattern: UInt(arg)), c: Int(file.pid.rawValue))
         let result: Int64
         if let o = kernel.oops {
@@ -162,8 +166,8 @@ extension JailhouseDriver {
         kernel.mutexUnlock(jailhouseLock, pid: file.pid)
     }
 
-    func kernelAlloc(_ size: Int, tag: String, site: String) throws(Errno) -> UInt64 {
-        try machine.check(FaultSite(site))
+    func kernelAlloc(_ size: Int, tag: String, site: FaultSiteKey) throws(Errno) -> UInt64 {
+        try machine.check(site)
         return try kernel.kmalloc(size, tag: tag)
     }
 
@@ -192,7 +196,7 @@ extension JailhouseDriver {
     /// way a refused call returns to the driver's error paths.
     func hypercall(_ file: DeviceFile, _ code: HypercallCode, _ arg1: UInt64 = 0) throws(DriverFailure) -> Int64 {
         let short = code.name.hasPrefix("JAILHOUSE_HC_") ? String(code.name.dropFirst(13)) : code.name
-        do { try machine.check(FaultSite(DriverFaultSites.hypercall, detail: short)) } catch { return error.negated }
+        do { try machine.check(.hypercall, detail: short) } catch { return error.negated }
         do {
             return try hypervisor.hypercall(cpu: callerCPU(file), code, arg1)
         } catch {

@@ -39,7 +39,7 @@ extension Hypervisor {
         }
         // 4. Map the header.
         do throws(Errno) {
-            try machine.check(FaultSite(HypervisorFaultSites.mapConfig, cpu: cpu, detail: "header"))
+            try machine.check(.hvMapConfig, cpu: cpu, detail: "header")
         } catch { return .failure(error) }
         remapUsed += 1
         defer { remapUsed -= 1 }
@@ -59,7 +59,7 @@ extension Hypervisor {
         }
         // 7. Map all config pages.
         do throws(Errno) {
-            try machine.check(FaultSite(HypervisorFaultSites.mapConfig, cpu: cpu, detail: "all"))
+            try machine.check(.hvMapConfig, cpu: cpu, detail: "all")
         } catch { return .failure(error) }
         record(HypervisorTrace.mapConfig, cpu: cpu, result: .ok, a: address.traceBits, b: total.traceBits)
         // The copy is at least a header long even when the C size wrapped below it.
@@ -106,7 +106,7 @@ extension Hypervisor {
         var done: [HVUnit] = []
         for u in units {
             do throws(Errno) {
-                try machine.check(FaultSite(HypervisorFaultSites.unitCellInit, cpu: cpu, detail: u.name))
+                try machine.check(.hvUnitCellInit, cpu: cpu, detail: u.name)
                 try u.cellInit(cell, hv: self, cpu: cpu)
                 done.append(u)
                 record(HypervisorTrace.unitInit, cpu: cpu, result: .ok, a: Int(cell.id), text: u.name)
@@ -164,7 +164,7 @@ extension Hypervisor {
         }
         if size > 8 { _ = try allocPages(1, for: cell, "cpu_set", cpu: cpu) }
         do throws(Errno) {
-            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.mmioCellInit, cpu: cpu)) }
+            if !enabling { try machine.check(.hvMmioCellInit, cpu: cpu) }
             _ = try allocPages(1, for: cell, "mmio", cpu: cpu)
         } catch {
             freePages(of: cell, "cpu_set")
@@ -184,7 +184,7 @@ extension Hypervisor {
     /// EPT root from the pool, and the root loses the new cell's PIO ranges.
     func archCellCreate(_ cell: HVCell, caller cpu: CPUID) throws(Errno) {
         do throws(Errno) {
-            try machine.check(FaultSite(HypervisorFaultSites.archCellCreate, cpu: cpu))
+            try machine.check(.hvArchCellCreate, cpu: cpu)
             _ = try allocPages(3, for: cell, "arch", cpu: cpu)
         } catch {
             record(HypervisorTrace.archCellCreateFailed, cpu: cpu, result: .error(error), a: Int(cell.id))
@@ -219,7 +219,7 @@ extension Hypervisor {
     /// root's MMIO handler; unmapping what root does not map succeeds silently.
     func unmapFromRoot(_ r: HVMemoryRegion, caller cpu: CPUID, why: String) throws(Errno) {
         guard let root = rootCell else { return }
-        try machine.check(FaultSite(HypervisorFaultSites.pagingUnmap, cpu: cpu, detail: why))
+        try machine.check(.hvPagingUnmap, cpu: cpu, detail: why)
         guard r.size > 0, !r.isSubpage else { return }
         memoryMap.unmap(root.id, r.physStart, r.size)
         chargeMapping(r, size: r.size)
@@ -230,7 +230,7 @@ extension Hypervisor {
     /// the cell's comm page.
     func mapIntoCell(_ cell: HVCell, _ r: HVMemoryRegion, caller cpu: CPUID) throws(Errno) {
         let isComm = r.flags.contains(.commRegion)
-        try machine.check(FaultSite(HypervisorFaultSites.pagingMap, cpu: cpu, detail: isComm ? "comm" : "cell"))
+        try machine.check(.hvPagingMap, cpu: cpu, detail: isComm ? "comm" : "cell")
         guard r.size > 0 else { return }
         if r.isSubpage {
             record(HypervisorTrace.mmioRegion, cpu: cpu, a: Int(cell.id), b: r.virtStart.traceBits, c: r.size.traceBits)

@@ -99,7 +99,7 @@ extension Hypervisor {
         record(HypervisorTrace.pciCellReset, cpu: cpu, a: Int(cell.id))
         for r in cell.memoryRegions where r.flags.contains(.loadable) {
             do throws(Errno) {
-                try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "set_loadable"))
+                try machine.check(.hvRemapToRoot, cpu: cpu, detail: "set_loadable")
             } catch {
                 cellResume(root, caller: cpu)
                 record(HypervisorTrace.cellSetLoadableFailed, cpu: cpu, result: .error(error), a: Int(id))
@@ -150,7 +150,7 @@ extension Hypervisor {
             unmapFromCell(cell, r, caller: cpu)
             if !r.flags.contains(.commRegion) && !r.flags.contains(.rootShared) {
                 do throws(Errno) {
-                    try machine.check(FaultSite(HypervisorFaultSites.remapToRoot, cpu: cpu, detail: "destroy"))
+                    try machine.check(.hvRemapToRoot, cpu: cpu, detail: "destroy")
                     remapToRoot(r, caller: cpu)
                 } catch {
                     printk("WARNING: Failed to re-assign memory region to root cell\n")

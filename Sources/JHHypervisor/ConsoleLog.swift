@@ -20,6 +20,8 @@ struct ConsoleLog {
     private var head = 0
     /// Bytes of the entries from `head` on.
     private var total = 0
+    /// Bytes ever written (the console's absolute tail), so a reader can keep its own head.
+    private(set) var written = 0
     /// Putc output is gathered into raw entries of at most this many bytes.
     private static let rawChunk = 256
 
@@ -31,6 +33,7 @@ struct ConsoleLog {
         entries.append(.line(line))
         sizes.append(n)
         total += n
+        written += n
         trim()
     }
 
@@ -47,6 +50,7 @@ struct ConsoleLog {
             sizes.append(1)
             total += 1
         }
+        written += 1
         trim()
     }
 
@@ -64,6 +68,23 @@ struct ConsoleLog {
 
     /// The newest `capacity` bytes, decoded as UTF-8.
     var text: String {
+        String(decoding: renderedKept().suffix(capacity), as: UTF8.self)
+    }
+
+    /// The bytes from absolute position `position` on (at most `limit`) and how many bytes
+    /// between `position` and the oldest visible one were overwritten.
+    func delta(from position: Int, limit: Int) -> (bytes: ArraySlice<UInt8>, missed: Int) {
+        let oldest = written - min(total, capacity)
+        let start = max(position, oldest)
+        let n = max(0, min(limit, written - start))
+        guard n > 0 else { return ([], start - position) }
+        let all = renderedKept()
+        let from = all.count - (written - start)
+        return (all[from ..< from + n], start - position)
+    }
+
+    /// Every kept entry rendered: the bytes at absolute positions `written - total ..< written`.
+    private func renderedKept() -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(total)
         for e in entries[head...] {
@@ -72,7 +93,7 @@ struct ConsoleLog {
             case .raw(let r): bytes.append(contentsOf: r)
             }
         }
-        return String(decoding: bytes.suffix(capacity), as: UTF8.self)
+        return bytes
     }
 }
 

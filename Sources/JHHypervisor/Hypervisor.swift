@@ -103,6 +103,8 @@ public final class Hypervisor: @unchecked Sendable {
     var enabling = false
     var pendingInmates: [UInt32: InmateKind] = [:]
     private var consoleLog = ConsoleLog(capacity: Hypervisor.consoleCapacity)
+    /// Bytes ever written to the console (`console.tail`): readers keep their own head.
+    public var consoleTail: Int { consoleLog.written }
 
     public init(machine: Machine) {
         self.machine = machine
@@ -166,6 +168,13 @@ public final class Hypervisor: @unchecked Sendable {
     /// Hypervisor console: its own printk lines and DEBUG_CONSOLE_PUTC output, last 64 KiB.
     public var console: String { consoleLog.text }
 
+    /// The console bytes from absolute position `head` on (at most `limit`), and how many
+    /// bytes between `head` and the oldest one kept were overwritten. Mirrors the ring
+    /// walk of `__jailhouse_console_dump_delta` (driver/main.c) over the kept bytes.
+    public func consoleDelta(from head: Int, limit: Int) -> (bytes: ArraySlice<UInt8>, missed: Int) {
+        consoleLog.delta(from: head, limit: limit)
+    }
+
     /// Chooses the inmate a cell runs from its next start on.
     public func setInmate(_ kind: InmateKind, forCell id: UInt32) { pendingInmates[id] = kind }
 
@@ -208,7 +217,7 @@ public final class Hypervisor: @unchecked Sendable {
     /// - Throws: `Errno.noMemory` when the pool is exhausted or a fault is planned.
     func allocPages(_ count: Int, for cell: HVCell, _ what: String, cpu: CPUID) throws(Errno) -> UInt64 {
         do {
-            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
+            if !enabling { try machine.check(.hvPageAlloc, cpu: cpu, detail: what) }
         } catch {
             record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error
@@ -297,7 +306,7 @@ public final class Hypervisor: @unchecked Sendable {
         // JAILHOUSE_BASE plus the image header.
         printk("\nInitializing Jailhouse hypervisor v0.12 on CPU \(master)\n")
         printk("Code location: 0xfffffffff0000050\n")
-        try machine.check(FaultSite(HypervisorFaultSites.initEarly, cpu: master))
+        try machine.check(.hvInitEarly, cpu: master)
         // paging_init: the pool is every page after the core image; the per-CPU areas,
         // the config copy and the pool's own bitmap are used from the start, then the
         // remap pool's bitmap and the parking page table are taken.
@@ -346,7 +355,7 @@ public final class Hypervisor: @unchecked Sendable {
             for cpu in list {
                 printk(" CPU \(cpu)... ")
                 do throws(Errno) {
-                    try machine.check(FaultSite(HypervisorFaultSites.cpuInit, cpu: cpu))
+                    try machine.check(.hvCpuInit, cpu: cpu)
                     guard rootSet.contains(cpu) else { throw .invalidArgument }
                 } catch {
                     printk("FAILED\n")
@@ -358,7 +367,7 @@ public final class Hypervisor: @unchecked Sendable {
             guard list.count == rootSet.count else { throw .invalidArgument }
             for u in units {
                 printk("Initializing unit: \(u.consoleName)\n")
-                try machine.check(FaultSite(HypervisorFaultSites.unitInit, cpu: master, detail: u.name))
+                try machine.check(.hvUnitInit, cpu: master, detail: u.name)
                 try u.initialize(root: root, hv: self, cpu: master)
                 up.append(u)
             }

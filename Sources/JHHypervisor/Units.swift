@@ -102,7 +102,7 @@ extension Hypervisor {
     /// - Throws: `Errno.noMemory` when the pool is exhausted or a fault is planned.
     func allocGlobalPages(_ count: Int, _ what: String, cpu: CPUID) throws(Errno) -> UInt64 {
         do {
-            if !enabling { try machine.check(FaultSite(HypervisorFaultSites.pageAlloc, cpu: cpu, detail: what)) }
+            if !enabling { try machine.check(.hvPageAlloc, cpu: cpu, detail: what) }
         } catch {
             record(HypervisorTrace.pageAlloc, cpu: cpu, result: .error(error), a: count, text: what)
             throw error

@@ -30,6 +30,9 @@ public struct CPUHotplugMachine: Sendable, Hashable {
     public private(set) var phase: Phase = .idle
     /// The state whose callback was last handed out and not yet reported.
     public private(set) var pending: CPUHPState? = nil
+    /// The state armed through `cpuN/hotplug/fail` (`st->fail`): the next time its
+    /// callback is due, it fails with -EAGAIN instead of running, once.
+    public internal(set) var fail: CPUHPState? = nil
 
     public enum Phase: Sendable, Hashable {
         case idle

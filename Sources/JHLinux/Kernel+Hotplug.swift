@@ -186,11 +186,17 @@ extension Kernel {
         machine.advance(machine.cost.hotplugStepCost(step.state, step.direction))
         var failure: Errno? = nil
         if step.isFallible {
-            let name: String
-            if step.isRollback { name = LinuxFaultSites.cpuhpRollback }
-            else if step.state == .bringupCPU { name = LinuxFaultSites.cpuUpBringup }
-            else { name = step.direction == .down ? LinuxFaultSites.cpuDown : LinuxFaultSites.cpuUp }
-            do { try machine.check(FaultSite(name, cpu: cpu, detail: step.state.cName)) } catch { failure = error }
+            let site: FaultSiteKey
+            if step.isRollback { site = .cpuhpRollback }
+            else if step.state == .bringupCPU { site = .cpuUpBringup }
+            else { site = step.direction == .down ? .cpuDown : .cpuUp }
+            if takeHotplugFail(cpu, at: step.state) {
+                // cpuhp_invoke_callback: the armed `fail` state wins over the callback.
+                record(LinuxTrace.cpuhpFailInjected, cpu: whereCPU, result: .error(.again), a: cpu, b: step.state.rawValue)
+                failure = .again
+            } else {
+                do { try machine.check(site, cpu: cpu, detail: step.state.cName) } catch { failure = error }
+            }
             if step.state == .bringupCPU && step.direction == .up {
                 if failure == nil && !startupIPI(cpu) { failure = .ioError }
                 if failure != nil {

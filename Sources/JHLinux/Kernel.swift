@@ -151,6 +151,7 @@ public final class Kernel: @unchecked Sendable {
             possible.subtracting(online).rangeList + "\n"
         }, checked: false)
         try? sysfs.createFile(base + "/kernel_max", show: { [unowned self] () throws(Errno) in "\(nrCPUIDs - 1)\n" }, checked: false)
+        registerHotplugFailFiles(base)
         for cpu in 0..<nrCPUIDs {
             sysfs.mkdirs(base + "/cpu\(cpu)")
             // The `online` attribute exists only for hotpluggable CPUs (device_add skips

@@ -44,7 +44,7 @@ extension Kernel {
         machine.advance(machine.cost.mutex)
         // Checked on every call (not only when the lock is contended) so a fault plan can
         // interrupt any lock attempt, as a signal racing with a short wait could.
-        do { try machine.check(FaultSite(LinuxFaultSites.mutexLockInterruptible, detail: m.name)) } catch {
+        do { try machine.check(.mutexLockInterruptible, detail: m.name) } catch {
             m.interruptions += 1
             record(LinuxTrace.mutexLockInjected, cpu: cpu, result: .error(error), a: Int(pid.rawValue), text: m.name)
             throw error

@@ -132,7 +132,7 @@ extension Kernel {
         let kind = zeroed ? LinuxTrace.kzalloc : LinuxTrace.kmalloc
         machine.advance(machine.cost.kmalloc)
         do {
-            try machine.check(FaultSite(LinuxFaultSites.kmalloc, detail: tag))
+            try machine.check(.kmalloc, size: size, detail: tag)
         } catch {
             heap.stats.failedAllocations += 1
             record(kind, result: .error(error), a: size, text: tag)

@@ -119,7 +119,7 @@ public enum LinuxTrace {
         kmalloc, kzalloc, kmallocDone, kzallocDone, kfreeInvalid, kfree, badKernelWrite, badKernelRead,
         removeCPU, removeCPUAlready, removeCPUDone, addCPU, addCPUAlready, addCPUDone,
         cpuDown, cpuUp, cpuDownDone, cpuUpDone, cpuDownFailed, cpuUpFailed, cpuhpStuck,
-        cpuhpTeardown, cpuhpBringup, cpuhpRollback,
+        cpuhpTeardown, cpuhpBringup, cpuhpRollback, cpuhpFailStore, cpuhpFailInjected,
         spawn, exit, mmap, copyFromUser, copyToUser, signal,
         mutexLockInjected, mutexLock, mutexLockInterrupted, mutexLockDeadlock, mutexWait, mutexUnlockNotOwner, mutexUnlock,
         pciAddDevice, pciRemoveDevice, pciRegisterDriver, pciUnregisterDriver, pciAddDynID, pciUnbind, pciProbe,

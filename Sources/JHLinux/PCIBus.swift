@@ -203,7 +203,7 @@ public final class PCIBus: @unchecked Sendable {
         let drv = drivers[i]
         let d = devices[address]!
         do {
-            try machine.check(FaultSite(LinuxFaultSites.pciBind, detail: drv.name))
+            try machine.check(.pciBind, detail: drv.name)
             try drv.probe(d)
         } catch {
             if error != .noDevice && error != Errno(rawValue: 6) {

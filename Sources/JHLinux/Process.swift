@@ -152,7 +152,7 @@ extension Kernel {
     public func copyFromUser(_ pid: PID, _ address: UInt64, count: Int) throws(Errno) -> [UInt8] {
         machine.advance(machine.cost.copyFromUser)
         do throws(Errno) {
-            try machine.check(FaultSite(LinuxFaultSites.copyFromUser, detail: processes[pid]?.name))
+            try machine.check(.copyFromUser, size: count, detail: processes[pid]?.name)
             guard count >= 0, let p = processes[pid] else { throw Errno.badAddress }
             var out: [UInt8] = []
             if let outside = p.outsideMemory {
@@ -186,7 +186,7 @@ extension Kernel {
     public func copyToUser(_ pid: PID, _ address: UInt64, _ bytes: [UInt8]) throws(Errno) {
         machine.advance(machine.cost.copyFromUser)
         do throws(Errno) {
-            try machine.check(FaultSite(LinuxFaultSites.copyToUser, detail: processes[pid]?.name))
+            try machine.check(.copyToUser, size: bytes.count, detail: processes[pid]?.name)
             try writeUserUnchecked(pid, address, bytes)
             record(LinuxTrace.copyToUser, cpu: processes[pid]?.cpu, result: .ok, a: Int(pid.rawValue), b: Int(bitPattern: UInt(address)), c: bytes.count)
         } catch {

@@ -111,7 +111,7 @@ public final class Sysfs: @unchecked Sendable {
         guard parent.isDirectory else { throw .notDirectory }
         guard parent.children[name] == nil else { throw .exists }
         if checked {
-            try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
+            try machine.check(.sysfsCreate, detail: parent.path + "/" + name)
             machine.advance(machine.cost.sysfsObject)
         }
     }
@@ -226,7 +226,7 @@ public final class Sysfs: @unchecked Sendable {
     /// already): the fault seam and cost `createFile`/`mkdir` would charge, so a run with
     /// reused storage is step for step the run that builds every object.
     public func chargeCreate(_ name: String, in parent: SysfsNode) throws(Errno) {
-        try machine.check(FaultSite(LinuxFaultSites.sysfsCreate, detail: parent.path + "/" + name))
+        try machine.check(.sysfsCreate, detail: parent.path + "/" + name)
         machine.advance(machine.cost.sysfsObject)
     }
 

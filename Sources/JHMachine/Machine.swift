@@ -167,25 +167,50 @@ public final class Machine: @unchecked Sendable {
 
     // MARK: Faults
 
+    /// The process the running system call serves (Linux's `current`), for `task=` rules
+    /// and `verbose=2`; nil in kernel context (boot, admin writes from the lab).
+    public var task: FaultTask?
+
     /// The fault-point seam: every primitive that can fail calls this first. Throws the
     /// planned errno (and records the injection) when the active plan says so. With no
-    /// plan armed it is one branch: the site is not even built.
+    /// plan armed it is one branch; with a plan, a site no rule names costs one table
+    /// load. The detail text (a sysfs path, a tag) is built only when a rule or the site
+    /// log reads it.
     @inlinable
-    public func check(_ site: @autoclosure () -> FaultSite) throws(Errno) {
+    public func check(_ key: FaultSiteKey, cpu: CPUID? = nil, size: Int = 0,
+                      detail: @autoclosure () -> String? = nil) throws(Errno) {
         guard state.pointee.faultsArmed else { return }
-        try checkArmed(site())
+        try checkArmed(key, cpu: cpu, size: size, detail: detail)
     }
 
     @usableFromInline
-    func checkArmed(_ site: FaultSite) throws(Errno) {
+    func checkArmed(_ key: FaultSiteKey, cpu: CPUID?, size: Int, detail: () -> String?) throws(Errno) {
         precondition(!state.pointee.inBroadcast, "fault sites are checked outside broadcast work")
-        guard let e = faults.decide(site) else { return }
+        // Through the state pointer, not the `faults` property: a get/set round trip would
+        // copy the injector's arrays on every armed check.
+        guard state.pointee.faults.wants(key) else { return }
+        var site = FaultSite(key, cpu: cpu, size: size)
+        let decided = state.pointee.faults.decide(site, detail: detail, task: task, siteErrno: key.defaultErrno)
+        state.pointee.faultsArmed = state.pointee.faults.isArmed
+        guard let v = decided else { return }
+        site = state.pointee.faults.injections[state.pointee.faults.injections.count - 1]
         if trace.isRecording {
-            record(MachineTrace.inject, cpu: site.cpu, result: .error(e), text: site.description)
+            record(MachineTrace.inject, cpu: site.cpu, result: .error(v.errno), text: site.description)
+            if v.verbose > 0 {
+                // fail_dump (lib/fault-inject.c), rendered from these events when shown.
+                record(MachineTrace.faultNotice, cpu: site.cpu)
+                record(MachineTrace.faultAttr, cpu: site.cpu, a: v.interval, b: v.probability, c: v.space, d: v.times,
+                       text: key.attr)
+                if v.verbose > 1 {
+                    record(MachineTrace.faultTask, cpu: site.cpu, a: site.cpu ?? 0, b: task?.pid ?? 0,
+                           text: task?.name ?? "swapper")
+                    record(MachineTrace.faultCallTrace, cpu: site.cpu, text: site.description)
+                }
+            }
         } else {
-            trace.skip()
+            trace.skip(v.verbose == 0 ? 1 : v.verbose == 1 ? 3 : 5)
         }
-        throw e
+        throw v.errno
     }
 
     // MARK: Running work on vCPUs

@@ -409,6 +409,17 @@ public struct TraceLog: Sendable {
 /// The machine's own trace kinds (ids 0x0000–0x0fff).
 public enum MachineTrace {
     public static let inject = TraceKind(id: 0x0001, .fault, "inject", "{site:t}")
-    public static let all: [TraceKind] = [inject]
+    /// `verbose=1`: the two lines Linux's `fail_dump` prints (lib/fault-inject.c).
+    public static let faultNotice = TraceKind(id: 0x0002, .fault, "fail_dump", "FAULT_INJECTION: forcing a failure.",
+                                              mirrors: "fail_dump (lib/fault-inject.c)")
+    public static let faultAttr = TraceKind(id: 0x0003, .fault, "fail_dump",
+                                            "name {name:t}, interval {interval:a}, probability {probability:b}, space {space:c}, times {times:d}",
+                                            mirrors: "fail_dump (lib/fault-inject.c)")
+    /// `verbose=2`: dump_stack's task line, and the site where Linux prints the stack.
+    public static let faultTask = TraceKind(id: 0x0004, .fault, "dump_stack", "CPU: {cpu:a} PID: {pid:b} Comm: {comm:t}",
+                                            mirrors: "dump_stack (lib/dump_stack.c)")
+    public static let faultCallTrace = TraceKind(id: 0x0005, .fault, "dump_stack", "Call Trace: {site:t}",
+                                                 mirrors: "dump_stack (lib/dump_stack.c)")
+    public static let all: [TraceKind] = [inject, faultNotice, faultAttr, faultTask, faultCallTrace]
     public static let ids: ClosedRange<UInt16> = 0x0000...0x0fff
 }

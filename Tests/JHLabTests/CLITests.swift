@@ -180,7 +180,7 @@ import JHMachine
         let unknownSite = lab.run("cell create tiny-demo --fault nosuch:cpu=1")
         #expect(unknownSite.stderr.contains("valid sites: cpu_down, hc_cell_create"))
         let badKey = lab.run("cell create tiny-demo --fault cpu_down:bogus=1")
-        #expect(badKey.stderr.contains("valid keys: cpu, state, nth, after, count, prob, errno"))
+        #expect(badKey.stderr.contains("valid keys: cpu, state, nth, after, count (or times), interval, space, task, prob, verbose, errno"))
     }
 
     @Test func helpAndVersion() {

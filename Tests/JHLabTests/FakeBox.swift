@@ -42,8 +42,8 @@ final class FakeBox: JailhouseBox {
     }
 
     static let catalog: [FaultSiteInfo] = [
-        FaultSiteInfo(name: "cpu_down", layer: .linux, meaning: "taking a CPU offline fails", defaultErrno: .busy, perCPU: true),
-        FaultSiteInfo(name: "hc_cell_create", layer: .hypervisor, meaning: "the CELL_CREATE hypercall fails", defaultErrno: .noMemory),
+        FaultSiteInfo(.fakeCPUDown, layer: .linux, meaning: "taking a CPU offline fails", perCPU: true),
+        FaultSiteInfo(.fakeCellCreate, layer: .hypervisor, meaning: "the CELL_CREATE hypercall fails"),
     ]
 
     static let factory = BoxFactory(
@@ -129,14 +129,14 @@ final class FakeBox: JailhouseBox {
         for c in cpus {
             if c == 0 { return rollback(took, .invalidArgument) }
             if online.contains(c) {
-                do { try machine.check(FaultSite("cpu_down", cpu: c)) } catch { return rollback(took, error) }
+                do { try machine.check(.fakeCPUDown, cpu: c) } catch { return rollback(took, error) }
                 machine.record(LinuxTrace.removeCPU, a: c)
                 machine.advance(.ms(12))
                 machine.record(LinuxTrace.removeCPUDone, result: .ok, a: c)
                 online.remove(c); took.append(c)
             }
         }
-        do { try machine.check(FaultSite("hc_cell_create")) } catch { return rollback(took, error) }
+        do { try machine.check(.fakeCellCreate) } catch { return rollback(took, error) }
         machine.record(FakeTrace.hypercall, cpu: 0, result: .ok, text: "JAILHOUSE_HC_CELL_CREATE")
         cells[0].cpus.subtract(cpus)
         cells.append(Cell(id: id, name: w[1], cpus: cpus, state: .shutDown, inmate: w[3]))
@@ -282,4 +282,10 @@ final class FakeBox: JailhouseBox {
     }
 
     var dmesg: [String] { log }
+}
+
+/// The fake box's site handles (ids 48…63 are left to tests).
+extension FaultSiteKey {
+    static let fakeCPUDown = FaultSiteKey(48, "cpu_down", defaultErrno: .busy)
+    static let fakeCellCreate = FaultSiteKey(49, "hc_cell_create", defaultErrno: .noMemory)
 }

@@ -100,10 +100,16 @@ func toyRun(seed: UInt64, executor: ExecutorKind, cpus: Int = 8, level: TraceLev
     }
 }
 
+/// Test-only site handles (ids 48…63 are left to tests).
+extension FaultSiteKey {
+    static let toyCPUDown = FaultSiteKey(48, "cpu_down", defaultErrno: .busy)
+    static let toyKmalloc = FaultSiteKey(49, "kmalloc", defaultErrno: .noMemory, attr: "failslab")
+}
+
 @Suite struct FaultTests {
     let catalog = [
-        FaultSiteInfo(name: "cpu_down", layer: .linux, meaning: "x", defaultErrno: .busy, perCPU: true),
-        FaultSiteInfo(name: "kmalloc", layer: .linux, meaning: "y", defaultErrno: .noMemory),
+        FaultSiteInfo(.toyCPUDown, layer: .linux, meaning: "x", perCPU: true),
+        FaultSiteInfo(.toyKmalloc, layer: .linux, meaning: "y", sized: true),
     ]
 
     @Test func nthHitOfASiteFails() throws {
@@ -134,7 +140,7 @@ func toyRun(seed: UInt64, executor: ExecutorKind, cpus: Int = 8, level: TraceLev
 
     @Test func machineRecordsInjectedFaults() throws {
         let m = try Machine(cpuCount: 2, seed: 0, faults: FaultInjector(rules: [FaultRule(site: "kmalloc", errno: .noMemory)]))
-        #expect(throws: Errno.noMemory) { try m.check(FaultSite("kmalloc")) }
+        #expect(throws: Errno.noMemory) { try m.check(.toyKmalloc) }
         #expect(m.trace.events.last?.layer == .fault)
     }
 }

@@ -67,7 +67,7 @@ import JHABI
     }
 
     @Test func faultRuleRoundTripAndSiteCounting() throws {
-        let catalog = [FaultSiteInfo(name: "cpu_down", layer: .linux, meaning: "x", defaultErrno: .busy, perCPU: true)]
+        let catalog = [FaultSiteInfo(.toyCPUDown, layer: .linux, meaning: "x", perCPU: true)]
         let r = try FaultRule(parsing: "cpu_down:cpu=3:state=CPUHP_AP_ACTIVE:nth=2:errno=EIO", catalog: catalog)
         #expect(r.description == "cpu_down:cpu=3:state=CPUHP_AP_ACTIVE:nth=2:errno=EIO")
         #expect(try FaultRule(parsing: r.description, catalog: catalog) == r)

@@ -39,7 +39,7 @@ import JHABI
         m.trace.keptLayers = [.fault]
         for i in 0..<4 {
             m.record(ToyTrace.step, a: i)
-            _ = try? m.check(FaultSite("step", cpu: 1))
+            _ = try? m.check(FaultSiteKey(50, "step", defaultErrno: .busy), cpu: 1)
         }
         #expect(m.trace.events.count == 1)
         let e = try #require(m.trace.events.first)
