@@ -16,13 +16,17 @@ extension JailhouseDriver {
             throw .errno(.invalidArgument)
         }
 
-        let fixed = !machine.profile.has(.disableNotSideEffectFree)
-        if fixed {
-            // Revive CPUs the driver still owes Linux (see destroy), then refuse before
-            // changing anything if a root CPU would be stranded.
+        // Paying back the CPUs the driver still owes Linux is the other half of quirk
+        // 5's correction (destroy keeps a CPU whose add_cpu failed in offlined_cpus):
+        // with quirk 5 corrected alone, disable must revive it too, or the correction
+        // only moves the EBUSY and no single quirk explains the difference.
+        if !machine.profile.has(.destroyAddCPUFailureOnlyLogged) {
             for cpu in offlinedCPUs where !cells.contains(where: { $0 !== root && $0.cpusAssigned.contains(cpu) }) {
                 if (try? kernel.addCPU(cpu)) != nil { offlinedCPUs.remove(cpu) }
             }
+        }
+        if !machine.profile.has(.disableNotSideEffectFree) {
+            // Refuse before changing anything if a root CPU would be stranded (quirk 4).
             let stranded = root.cpusAssigned.union(nonRootCPUs).subtracting(kernel.online)
                 .subtracting(nonRootCPUs.intersection(offlinedCPUs))
             if !stranded.isEmpty {

@@ -25,6 +25,12 @@ public struct Campaign: Sendable {
     public var shrink = true
     /// Only these sites (nil: every known site).
     public var sites: [String]?
+    /// Where each run's commands come from.
+    public var workload: Workload = .scenario
+
+    /// `.scenario`: every run replays the campaign's scenario; `.random`: every run draws
+    /// its own command sequence from its seed (`RandomWorkload`).
+    public enum Workload: String, Sendable { case scenario, random }
 
     public init(runner: FaultRunner, seed: UInt64, runs: Int, rulesPerRun: Int = 3, shrink: Bool = true,
                 sites: [String]? = nil) {
@@ -63,6 +69,12 @@ public struct Campaign: Sendable {
 
     /// This campaign after its fault-free run: ready to run any of its runs by number.
     public func prepared() throws(LabError) -> Prepared {
+        if workload == .random {
+            // Each run has its own workload and so its own fault-free run; nothing to share.
+            let none = RunResult(plan: FaultPlan(), seed: 0, failures: [], fired: [], checkedSites: [], commands: 0, hangs: [],
+                                 transcript: [], traceHash: "")
+            return Prepared(campaign: self, runner: runner, baseline: none, known: KnownHits(sites: sites))
+        }
         let (runner, base) = try self.runner.prepared()
         var p = Prepared(campaign: self, runner: runner, baseline: base, known: KnownHits(sites: sites))
         guard base.failures.isEmpty else { p.vacuity = Vacuity.baselineFails.reason; return p }
@@ -79,6 +91,8 @@ public struct Campaign: Sendable {
         p.discovered = SimulatedBox.faultCatalog.map(\.name).filter { p.known.hits[$0] != nil && !reached.contains($0) }
         if p.known.order.isEmpty {
             p.vacuity = (sites.map { Vacuity.sitesNotReached($0) } ?? .noSitesReached).reason
+        } else {
+            p.redraws = DistinctPlans.redraws(seed: seed, runs: max(runs, 0), known: p.known, maxRules: rulesPerRun)
         }
         return p
     }
@@ -94,6 +108,9 @@ public struct Campaign: Sendable {
         /// Why nothing can be run (exit 8), if so.
         public var vacuity: String? = nil
         public var discovered: [String] = []
+        /// Per run (index − 1), how many redraws its plan needed to differ from the plans
+        /// of all lower runs (`DistinctPlans`).
+        var redraws: [UInt8] = []
 
         /// Runs to do: none when the campaign is vacuous.
         public var total: Int { vacuity == nil ? max(campaign.runs, 0) : 0 }
@@ -101,13 +118,17 @@ public struct Campaign: Sendable {
         /// Run `index`'s seed and plan.
         public func plan(_ index: Int) -> (seed: UInt64, plan: FaultPlan) {
             let seed = Campaign.runSeed(campaign.seed, index: index)
-            return (seed, Campaign.draw(seed: seed, known: known, catalog: SimulatedBox.faultCatalog,
-                                        maxRules: campaign.rulesPerRun))
+            let k = index >= 1 && index <= redraws.count ? Int(redraws[index - 1]) : 0
+            return (seed, Campaign.draw(seed: DistinctPlans.drawSeed(seed, redraw: k), known: known,
+                                        catalog: SimulatedBox.faultCatalog, maxRules: campaign.rulesPerRun))
         }
 
-        public func describe(_ index: Int) -> String { plan(index).plan.description }
+        public func describe(_ index: Int) -> String {
+            campaign.workload == .random ? "random workload \(index)" : plan(index).plan.description
+        }
 
         public func run(_ index: Int) throws(LabError) -> RunRecord {
+            if campaign.workload == .random { return try randomRun(index) }
             let (runSeed, plan) = self.plan(index)
             let r = try runner.run(plan, seed: runSeed)
             var sites: [String] = []
@@ -126,7 +147,7 @@ public struct Campaign: Sendable {
         }
 
         public func crashed(_ index: Int, message: String) -> RunRecord {
-            let (runSeed, plan) = self.plan(index)
+            let (runSeed, plan) = campaign.workload == .random ? (Campaign.runSeed(campaign.seed, index: index), FaultPlan()) : self.plan(index)
             let f = Failure(kind: .trap, command: 0, commandLine: "", line: 0, message: message)
             return RunRecord(index: index, seed: runSeed, plan: plan, injected: 0,
                              failing: FailingRun(plan: plan, seed: runSeed, failures: [f],
@@ -135,7 +156,8 @@ public struct Campaign: Sendable {
 
         /// The report of the runs in `tally`.
         public func report(_ tally: RunTally) -> Report {
-            var r = Report(tally, seed: campaign.seed, scenario: runner.target.file ?? DefaultScenario.name,
+            let scenario = campaign.workload == .random ? RandomWorkload.name : runner.target.file ?? DefaultScenario.name
+            var r = Report(tally, seed: campaign.seed, scenario: scenario,
                            profile: runner.profileName, baselineFailures: baseline.failures)
             r.vacuity = vacuity ?? r.vacuity
             r.discovered = discovered

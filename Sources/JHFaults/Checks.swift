@@ -128,12 +128,14 @@ enum BoxChecks {
         let profile = box.machine.profile
         // Quirk 8: the hypervisor does not check memory overlap between non-root cells,
         // and destroying (or rolling back) one of two overlapping cells remaps the shared
-        // range to root (remap_to_root_cell) while the other still owns it. Exactly those
+        // range to root (remap_to_root_cell) while the other still owns it; creating a
+        // cell over another's range unmaps it from root even while that other cell is
+        // loadable (its LOADABLE region should stay in root until it starts). Exactly those
         // ranges (inside a region of some other cell config this run created) are named
         // after quirk 8 when the quirk registry has it, else left out as documented.
         let overlapQuirk = Quirk.allCases.first { $0.number == 8 }
         v = v.compactMap { f in
-            guard f.quirk == nil, let (phys, id) = Self.stillMappedRegion(f.message),
+            guard f.quirk == nil, let (phys, id) = Self.overlapRegion(f.message),
                   let owner = box.driver.cells.first(where: { $0.id.rawValue == id }),
                   configs.contains(where: { $0.name != owner.name && $0.ranges.contains { $0.contains(phys) } }) else { return f }
             return overlapQuirk.map { InvariantFinding(f.message, quirk: $0) }
@@ -198,11 +200,16 @@ struct SeenCellConfig {
 }
 
 extension BoxChecks {
-    /// Parses the hypervisor checker's "region 0xADDR of cell ID is still mapped in root".
-    static func stillMappedRegion(_ m: String) -> (UInt64, UInt32)? {
-        guard m.hasPrefix("region 0x"), m.hasSuffix(" is still mapped in root") else { return nil }
-        let words = m.split(separator: " ")
-        guard words.count >= 4, let phys = UInt64(words[1].dropFirst(2), radix: 16), let id = UInt32(words[4]) else { return nil }
+    /// Parses the hypervisor checker's root-mapping findings: "region 0xADDR of cell ID is
+    /// still mapped in root" and "loadable region 0xADDR of cell ID is not mapped in root".
+    static func overlapRegion(_ m: String) -> (UInt64, UInt32)? {
+        var words = m.split(separator: " ")
+        if m.hasPrefix("loadable region 0x"), m.hasSuffix(" is not mapped in root") {
+            words.removeFirst()
+        } else if !(m.hasPrefix("region 0x") && m.hasSuffix(" is still mapped in root")) {
+            return nil
+        }
+        guard words.count >= 5, let phys = UInt64(words[1].dropFirst(2), radix: 16), let id = UInt32(words[4]) else { return nil }
         return (phys, id)
     }
 }

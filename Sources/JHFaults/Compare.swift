@@ -41,9 +41,12 @@ struct ProfileComparison {
 
     /// - Parameter primary: the run already made on the report's own profile, if it is
     ///   one of the two (saves a run).
-    func compare(_ plan: FaultPlan, seed: UInt64, primary: RunResult? = nil) throws(LabError) -> ProfileDifference? {
-        let u = try upstream.run(plan, seed: seed)
-        let f = try fixed.run(plan, seed: seed)
+    func compare(_ plan: FaultPlan, seed: UInt64, primary: (profile: String, result: RunResult)? = nil) throws(LabError) -> ProfileDifference? {
+        // An isolated run's result is parsed back from a child; rerun in process to compare.
+        let reuse = upstream.isolatedExecutable == nil ? primary : nil
+        let u: RunResult, f: RunResult
+        if let p = reuse, p.profile == "upstream" { u = p.result } else { u = try upstream.run(plan, seed: seed) }
+        if let p = reuse, p.profile == "fixed" { f = p.result } else { f = try fixed.run(plan, seed: seed) }
         let (su, sf) = (Self.shape(u), Self.shape(f))
         guard su != sf else { return nil }
         let firstDiff = zip(u.transcript, f.transcript).first { $0.0 != $0.1 }

@@ -55,6 +55,10 @@ public enum FaultsCLI {
         var compare = false
         var trace = false
         var explain = false
+        /// `campaign --workload random`.
+        var workload: Campaign.Workload = .scenario
+        /// `workload --run I`.
+        var run: Int?
     }
 
     /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
@@ -80,9 +84,10 @@ public enum FaultsCLI {
         var rest = args
         let allowed: Set<String> = switch sub {
         case "sweep": scaleOptions.union(["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate",
-                                          "--depth"])
+                                          "--depth", "--compare-profiles"])
         case "campaign": scaleOptions.union(["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect",
-                                             "--no-shrink", "--isolate", "--sites"])
+                                             "--no-shrink", "--isolate", "--sites", "--workload"])
+        case "workload": ["--profile", "--seed", "--run"]
         case "merge": ["--json"]
         case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
         default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--trace", "--explain", "--compare-profiles"]
@@ -138,6 +143,13 @@ public enum FaultsCLI {
             case "--plan": o.planFile = try value()
             case "--depth": o.depth = try number(1, 2)
             case "--compare-profiles": o.compare = true
+            case "--workload":
+                let v = try value()
+                guard let w = Campaign.Workload(rawValue: v), w == .random else {
+                    throw Usage(message: "--workload takes 'random' (without it, every run replays the scenario), not '\(v)'")
+                }
+                o.workload = w
+            case "--run": o.run = try number(1, 10_000_000)
             case "--trace": o.trace = true
             case "--explain": o.explain = true
             case "--shard":
@@ -160,9 +172,9 @@ public enum FaultsCLI {
 
     static func dispatch(_ args: [String], runner lab: LabCommandRunner, progress: ((String) -> Void)?,
                          executable: String?, standardOutput: ((String) -> Void)? = nil) throws -> CommandResult {
-        guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run, merge") }
-        guard ["sweep", "campaign", "shrink", "run", "merge"].contains(sub) else {
-            throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run, merge")
+        guard let sub = args.first else { throw Usage(message: "faults needs a subcommand: list, sweep, campaign, shrink, run, merge, workload") }
+        guard ["sweep", "campaign", "shrink", "run", "merge", "workload"].contains(sub) else {
+            throw Usage(message: "unknown faults subcommand '\(sub)'; valid: list, sweep, campaign, shrink, run, merge, workload")
         }
         let o = try parse(sub, args.dropFirst())
         if o.trace && o.explain { throw Usage(message: "faults run takes --trace or --explain, not both") }
@@ -172,6 +184,21 @@ public enum FaultsCLI {
             return try Recorded.merge(o.files.map { (name: $0, path: (($0.hasPrefix("/") ? $0 : cwd + "/" + $0) as NSString).standardizingPath) }, json: o.json)
         }
         let env = lab.environment
+        if o.workload == .random, let s = o.scenario {
+            throw Usage(message: "--workload random draws every run's commands; it takes no scenario ('\(s)')")
+        }
+        if o.workload == .random, o.isolate {
+            // An isolated child replays a scenario file; random workloads exist only in memory.
+            throw Usage(message: "--workload random cannot be combined with --isolate")
+        }
+        if sub == "workload" {
+            guard o.scenario == nil else { throw Usage(message: "faults workload takes no scenario") }
+            guard let seed = o.seed, let run = o.run else {
+                throw Usage(message: "faults workload needs --seed S --run I (run I of `faults campaign --workload random --seed S`)")
+            }
+            return CommandResult(stdout: try RandomWorkload.scenario(campaignSeed: seed, run: run, profile: o.profile ?? "upstream",
+                                                                    directory: env.currentDirectory))
+        }
         let target = try o.scenario.map { try FaultScenario.load($0, currentDirectory: env.currentDirectory) }
             ?? FaultScenario.builtin(baseDirectory: env.currentDirectory)
         var runner = FaultRunner(target: target, settings: RunSettings(profile: o.profile, checkExpectations: o.checkExpect),

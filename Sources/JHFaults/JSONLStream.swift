@@ -46,6 +46,8 @@ public struct StreamHeader: Sendable {
     public var vacuity: String? = nil
     /// Campaign: sites found only under faults.
     public var discovered: [String] = []
+    /// Sweep: every case also ran on both profiles (`--compare-profiles`).
+    public var compared = false
 
     var identity: JSONValue {
         var o: [(String, JSONValue)] = [
@@ -57,6 +59,7 @@ public struct StreamHeader: Sendable {
             ("discovered", .array(discovered.map { .string($0) })),
         ]
         if tool == "sweep" {
+            if compared { o.append(("compareProfiles", .bool(true))) }
             o.append(("truncated", .bool(truncated)))
             o.append(("coverage", .array(coverage.map { c in
                 .object([("site", .string(c.site)), ("hits", .int(Int64(c.hits))),
@@ -84,7 +87,7 @@ public struct StreamHeader: Sendable {
     func render(_ tally: RunTally, json: Bool) -> (text: String, status: Int32) {
         if tool == "sweep" {
             var r = SweepReport(tally, scenario: scenario, profile: profile, baselineFailures: baselineFailures,
-                                coverage: coverage, truncated: truncated, vacuity: vacuity)
+                                coverage: coverage, truncated: truncated, vacuity: vacuity, compared: compared)
             r.meta = meta
             return (json ? ReportJSON.sweep(r).text(indent: 2) + "\n" : ReportText.sweep(r), r.exitStatus)
         }
@@ -106,6 +109,8 @@ enum StreamLine {
             ("sites", .array(r.sites.map { .string($0) })), ("failing", r.failing.map(ReportJSON.failing) ?? .null),
         ]
         if let m = r.minimal { o.append(("minimal", ReportJSON.failing(m))); o.append(("shrinkRuns", .int(Int64(r.shrinkRuns)))) }
+        if let d = r.difference { o.append(("difference", ReportJSON.difference(d))) }
+        if let w = r.workload { o.append(("workload", .string(w))) }
         return JSONValue.object(o).text()
     }
 
@@ -148,7 +153,31 @@ enum StreamLine {
         let c = try string(o, "class")
         guard let kind = FailureClass(rawValue: c) else { throw Bad(message: "unknown failure class '\(c)'") }
         return Failure(kind: kind, command: try int(o, "command"), commandLine: try string(o, "commandLine"),
-                       line: try int(o, "line"), message: try string(o, "message"))
+                       line: try int(o, "line"), message: try string(o, "message"), quirk: try quirk(o["quirk"]))
+    }
+
+    /// A quirk object (`{"number":N,"name":…}`) or null.
+    static func quirk(_ v: Any?) throws(Bad) -> Quirk? {
+        guard let v, !(v is NSNull) else { return nil }
+        guard let o = v as? [String: Any], let n = o["number"] as? Int, let q = Quirk.allCases.first(where: { $0.number == n }) else {
+            throw Bad(message: "bad quirk \(v)")
+        }
+        return q
+    }
+
+    /// A `--compare-profiles` difference, as `ReportJSON.difference` writes it.
+    static func difference(_ v: Any?) throws(Bad) -> ProfileDifference? {
+        guard let v, !(v is NSNull) else { return nil }
+        guard let o = v as? [String: Any] else { throw Bad(message: "a difference is not an object") }
+        func outcome(_ key: String) throws(Bad) -> FailureClass? {
+            let s = try string(o, key)
+            if s == "clean" { return nil }
+            guard let c = FailureClass(rawValue: s) else { throw Bad(message: "unknown outcome '\(s)'") }
+            return c
+        }
+        return ProfileDifference(plan: try plan(o["plan"]), upstream: try outcome("upstream"), fixed: try outcome("fixed"),
+                                 upstreamLine: o["upstreamLine"] as? String, fixedLine: o["fixedLine"] as? String,
+                                 quirk: try quirk(o["quirk"]), reproducer: try string(o, "reproduce"))
     }
 
     static func failures(_ v: Any?) throws(Bad) -> [Failure] {
@@ -175,6 +204,8 @@ enum StreamLine {
             r.minimal = try failing(o["minimal"])
             r.shrinkRuns = try int(o, "shrinkRuns")
         }
+        r.difference = try difference(o["difference"])
+        r.workload = o["workload"] as? String
         return r
     }
 
@@ -199,6 +230,7 @@ enum StreamLine {
         h.vacuity = c["vacuous"] as? String
         h.discovered = (c["discovered"] as? [String]) ?? []
         if h.tool == "sweep" {
+            h.compared = (c["compareProfiles"] as? Bool) ?? false
             h.truncated = (c["truncated"] as? Bool) ?? false
             guard let cov = c["coverage"] as? [[String: Any]] else { throw Bad(message: "a sweep header needs 'coverage'") }
             for row in cov {

@@ -42,9 +42,18 @@ enum ReportText {
         "VACUOUS: \(reason).\n" + (fs.isEmpty ? "" : baseline(fs, scenario: scenario))
     }
 
-    static func differences(_ ds: [ProfileDifference]) -> String {
-        guard !ds.isEmpty else { return "\nThe profiles agree on this plan.\n" }
-        var s = "\n\(ds.count) plans behave differently on upstream and fixed:\n"
+    /// - Parameter runs: how many plans were compared (a sweep's runs; nil: one plan).
+    static func differences(_ ds: [ProfileDifference], of runs: Int? = nil) -> String {
+        guard !ds.isEmpty else { return runs.map { "\nThe profiles agree on all \($0) plans.\n" } ?? "\nThe profiles agree on this plan.\n" }
+        var s = "\n\(ds.count)\(runs.map { " of \($0)" } ?? "") plans behave differently on upstream and fixed:\n"
+        if runs != nil {
+            // Which quirks the differences come down to, so a sweep reads as a list of causes.
+            var byQuirk: [Int: Int] = [:]
+            for d in ds { byQuirk[d.quirk?.number ?? 0, default: 0] += 1 }
+            let named = Quirk.allCases.filter { byQuirk[$0.number] != nil }.map { "quirk \($0.number) (\($0.rawValue)) ×\(byQuirk[$0.number] ?? 0)" }
+            let unexplained = byQuirk[0].map { ["no single quirk ×\($0)"] } ?? []
+            s += "  by cause: " + (named + unexplained).joined(separator: ", ") + "\n"
+        }
         for d in ds {
             let q = d.quirk.map { "quirk \($0.number) (\($0.rawValue)): \($0.summary)" } ?? "no single quirk explains it"
             s += "DIFF \(d.plan): upstream \(d.upstream?.rawValue ?? "clean"), fixed \(d.fixed?.rawValue ?? "clean") — \(q)\n"
@@ -69,6 +78,7 @@ enum ReportText {
             s += "\(r.failing.count) failing runs (\(r.outcomes.summary)):\n"
             for f in r.failing { s += failing(f, label: "") }
         }
+        if r.compared { s += differences(r.differences, of: r.runs) }
         return s
     }
 
@@ -86,6 +96,12 @@ enum ReportText {
             for rec in r.records {
                 guard let f = rec.failing else { continue }
                 s += failing(f, label: "run \(rec.index) seed \(rec.seed): ")
+                if let w = rec.workload {
+                    // Saved under the name the reproducer uses, the workload replays exactly.
+                    let name = RandomWorkload.fileName(seed: r.seed, run: rec.index)
+                    s += "  workload (save as \(name), or `jhsim faults workload --seed \(r.seed) --run \(rec.index) > \(name)`):\n"
+                    s += w.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "    | \($0)\n" }.joined()
+                }
                 if let m = rec.minimal {
                     s += "  shrunk in \(rec.shrinkRuns) runs to: \(m.plan)\n  minimal reproducer: \(m.reproducer)\n"
                 }
@@ -141,6 +157,7 @@ enum ReportJSON {
             ("run", .int(Int64(r.index))), ("seed", .string(String(r.seed))),
             ("failures", .array((r.failing?.failures ?? []).map(failure))),
         ]
+        if let w = r.workload { o.append(("workload", .string(w))) }
         if let m = r.minimal {
             o.append(("minimal", .object([("plan", plan(m.plan)), ("reproduce", .string(m.reproducer)),
                                           ("shrinkRuns", .int(Int64(r.shrinkRuns))), ("failures", .array(m.failures.map(failure)))])))
@@ -176,6 +193,11 @@ enum ReportJSON {
                      vacuity: r.vacuity, exitStatus: r.exitStatus, baselineFailures: r.baselineFailures)
         o += [
             ("cases", .array(r.cases.map(`case`))), ("truncated", .bool(r.truncated)),
+        ]
+        if r.compared {
+            o += [("differing", .int(Int64(r.differences.count))), ("differences", .array(r.differences.map(difference)))]
+        }
+        o += [
             ("sites", .array(r.rows.map { row in
                 .object([("site", .string(row.coverage.site)), ("hits", .int(Int64(row.coverage.hits))),
                          ("runs", .int(Int64(row.runs))), ("fired", .int(Int64(row.fired))),

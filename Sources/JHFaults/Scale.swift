@@ -29,18 +29,21 @@ enum Scale {
         let prepared: any PreparedRuns
         var header: StreamHeader
         if sub == "sweep" {
-            let p = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns, depth: o.depth)
+            let p = try Sweep(runner: runner, sites: o.sites, allErrnos: o.allErrnos, maxRuns: o.maxRuns, depth: o.depth,
+                              compareProfiles: o.compare)
                 .prepared(progress: progress)
             header = Self.header(sub, o, p.runner, p.baseline, total: p.total, env: env)
             header.coverage = p.coverage
             header.truncated = p.truncated
             header.vacuity = p.vacuity
+            header.compared = p.comparison != nil
             prepared = p
         } else {
             guard let seed = o.seed else { throw FaultsCLI.Usage(message: "faults campaign needs --seed S") }
             guard let runs = o.runs else { throw FaultsCLI.Usage(message: "faults campaign needs --runs N") }
-            let p = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink,
-                                 sites: o.sites).prepared()
+            var c = Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink, sites: o.sites)
+            c.workload = o.workload
+            let p = try c.prepared()
             header = Self.header(sub, o, p.runner, p.baseline, total: p.total, env: env)
             header.vacuity = p.vacuity
             header.discovered = p.discovered
@@ -132,10 +135,12 @@ enum Scale {
             if o.allErrnos { args.append("--errnos") }
             if let m = o.maxRuns { args += ["--max-runs", String(m)] }
             if o.depth != 1 { args += ["--depth", String(o.depth)] }
+            if o.compare { args.append("--compare-profiles") }
         } else {
             args += ["--seed", String(o.seed ?? 0), "--runs", String(o.runs ?? 0), "--rules-per-run", String(o.rulesPerRun)]
             if let s = o.sites { args += ["--sites", s.joined(separator: ",")] }
             if !o.shrink { args.append("--no-shrink") }
+            if o.workload == .random { args += ["--workload", "random"] }
         }
         if o.checkExpect { args.append("--check-expect") }
         // The built-in scenario's digest is that of Docs/scenarios/faults-default.jhsim.
@@ -144,8 +149,10 @@ enum Scale {
             let p = f.hasPrefix("/") ? f : env.currentDirectory + "/" + f
             bytes = FileManager.default.contents(atPath: p).map { Array($0) } ?? []
         }
+        if o.workload == .random { bytes = Array(RandomWorkload.name.utf8) }
         return StreamHeader(tool: sub, version: JHSimVersion.string, arguments: args,
-                            scenario: runner.target.file ?? DefaultScenario.name, scenarioSHA256: SHA256.hex(bytes),
+                            scenario: o.workload == .random ? RandomWorkload.name : runner.target.file ?? DefaultScenario.name,
+                            scenarioSHA256: SHA256.hex(bytes),
                             profile: runner.profileName, seed: o.seed ?? 0, runs: o.runs ?? 0, rulesPerRun: o.rulesPerRun,
                             total: total, baselineFailures: base.failures, coverage: [], truncated: false,
                             baselineTraceHash: base.traceHash)

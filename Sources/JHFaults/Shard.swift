@@ -80,6 +80,12 @@ public struct FaultRunRecord: Sendable {
     /// The shrunk reproducer of a failing run.
     public var minimal: FailingRun?
     public var shrinkRuns = 0
+    /// `sweep --compare-profiles`: how the plan's run differs between upstream and fixed,
+    /// with the quirk behind it (nil: the profiles agree, or no comparison was asked for).
+    public var difference: ProfileDifference?
+    /// `campaign --workload random`: the failing run's workload as a scenario file (with
+    /// its fault-free outcomes as `expect` lines), which its reproducer replays.
+    public var workload: String?
 
     public init(index: Int, seed: UInt64, plan: FaultPlan, injected: Int, sites: [String] = [],
                 failing: FailingRun? = nil, minimal: FailingRun? = nil, shrinkRuns: Int = 0) {
@@ -99,6 +105,9 @@ public struct RunTally: Sendable {
     public private(set) var sites = Set<String>()
     /// Failing runs, in arrival order (`sortedFailing` orders them).
     public private(set) var failing: [FaultRunRecord] = []
+    /// Runs whose plan behaves differently on the two profiles (`--compare-profiles`),
+    /// in arrival order.
+    public private(set) var differing: [FaultRunRecord] = []
     /// Per site of a sweep's single rule: runs, runs whose rule fired, failing runs.
     private(set) var perSite: [String: (runs: Int, fired: Int, failures: Int)] = [:]
 
@@ -109,6 +118,7 @@ public struct RunTally: Sendable {
         injected += r.injected
         sites.formUnion(r.sites)
         if r.failing != nil { failing.append(r) }
+        if r.difference != nil { differing.append(r) }
         if r.plan.rules.count == 1 {
             var s = perSite[r.plan.rules[0].site] ?? (0, 0, 0)
             s.runs += 1
@@ -119,6 +129,10 @@ public struct RunTally: Sendable {
     }
 
     public var sortedFailing: [FaultRunRecord] { failing.sorted { $0.index < $1.index } }
+    /// The differences between the profiles, by run number.
+    public var sortedDifferences: [ProfileDifference] {
+        differing.sorted { $0.index < $1.index }.compactMap(\.difference)
+    }
 }
 
 /// A sweep or campaign after its fault-free run, whose runs can be done one at a time by

@@ -90,6 +90,10 @@ public struct SweepReport: Sendable {
     public var vacuity: String? = nil
     /// The outcome of every run, for the counts (`clean`, `quirks`, …).
     public var outcomes = OutcomeCounts()
+    /// `--compare-profiles`: whether every case also ran on both profiles, and the plans
+    /// whose runs differ, by run number, each with the quirk behind it.
+    public var compared = false
+    public var differences: [ProfileDifference] = []
     /// The non-clean runs' records, by run number (the `cases` of `--json`).
     public var cases: [FaultRunRecord] = []
     public var meta = ReportMeta()
@@ -97,7 +101,9 @@ public struct SweepReport: Sendable {
     /// 0 clean; 8 vacuous; else the exit status of the worst class found.
     public var exitStatus: Int32 {
         if vacuity != nil { return Vacuity.exitStatus }
-        return FailureClass.worst(failing.flatMap(\.failures).map(\.kind))?.exitStatus ?? 0
+        let own = FailureClass.worst(failing.flatMap(\.failures).map(\.kind))?.exitStatus ?? 0
+        // As `faults run --compare-profiles`: a difference between the profiles is news.
+        return own == 0 && !differences.isEmpty ? FailureClass.quirk.exitStatus : own
     }
 }
 
@@ -118,9 +124,13 @@ public struct Sweep: Sendable {
     public var maxRuns: Int?
     /// 1 for single faults, 2 for pairs.
     public var depth = 1
+    /// Run every case on both profiles too and name the quirk behind each difference.
+    public var compareProfiles = false
 
-    public init(runner: FaultRunner, sites: [String]? = nil, allErrnos: Bool = false, maxRuns: Int? = nil, depth: Int = 1) {
+    public init(runner: FaultRunner, sites: [String]? = nil, allErrnos: Bool = false, maxRuns: Int? = nil, depth: Int = 1,
+                compareProfiles: Bool = false) {
         self.runner = runner; self.sites = sites; self.allErrnos = allErrnos; self.maxRuns = maxRuns; self.depth = depth
+        self.compareProfiles = compareProfiles
     }
 
     /// This sweep after its fault-free run: its cases listed and numbered from 1.
@@ -130,6 +140,7 @@ public struct Sweep: Sendable {
         let (runner, base) = try self.runner.prepared()
         var p = Prepared(runner: runner, baseline: base, coverage: [], cases: [], truncated: false)
         guard base.failures.isEmpty else { p.vacuity = Vacuity.baselineFails.reason; return p }
+        if compareProfiles { p.comparison = try ProfileComparison(runner: self.runner) }
         var coverage = SiteCoverage.from(base.checkedSites, catalog: catalog)
         if let sites {
             coverage.removeAll { !sites.contains($0.site) }
@@ -225,6 +236,8 @@ public struct Sweep: Sendable {
         public var planned = 0
         /// Why nothing can be swept (exit 8), if so.
         public var vacuity: String?
+        /// Set with `--compare-profiles`: every case also runs on upstream and fixed.
+        var comparison: ProfileComparison?
 
         public var total: Int { cases.count }
 
@@ -233,7 +246,11 @@ public struct Sweep: Sendable {
         public func run(_ index: Int) throws(LabError) -> FaultRunRecord {
             let plan = cases[index - 1]
             let r = try runner.run(plan)
-            return FaultRunRecord(index: index, seed: 0, plan: plan, result: r, reproducer: runner.reproducer(plan, seed: 0))
+            var rec = FaultRunRecord(index: index, seed: 0, plan: plan, result: r, reproducer: runner.reproducer(plan, seed: 0))
+            if let comparison {
+                rec.difference = try comparison.compare(plan, seed: 0, primary: (runner.profileName, r))
+            }
+            return rec
         }
 
         public func crashed(_ index: Int, message: String) -> FaultRunRecord {
@@ -246,7 +263,8 @@ public struct Sweep: Sendable {
         /// The report of the cases in `tally`.
         public func report(_ tally: RunTally) -> SweepReport {
             var r = SweepReport(tally, scenario: runner.target.file ?? DefaultScenario.name, profile: runner.profileName,
-                                baselineFailures: baseline.failures, coverage: coverage, truncated: truncated, vacuity: vacuity)
+                                baselineFailures: baseline.failures, coverage: coverage, truncated: truncated, vacuity: vacuity,
+                                compared: comparison != nil)
             r.meta = runner.meta(baseline)
             return r
         }
@@ -268,7 +286,7 @@ extension SweepReport {
     /// The report of the cases in `tally`, whichever processes ran them and in whatever
     /// order (one process, shards, workers, `faults merge`).
     init(_ tally: RunTally, scenario: String, profile: String, baselineFailures: [Failure], coverage: [SiteCoverage],
-         truncated: Bool, vacuity: String? = nil) {
+         truncated: Bool, vacuity: String? = nil, compared: Bool = false) {
         self.init(scenario: scenario, profile: profile, baselineFailures: baselineFailures,
                   rows: coverage.map { c in
                       let s = tally.perSite[c.site] ?? (0, 0, 0)
@@ -278,5 +296,7 @@ extension SweepReport {
                   vacuity: vacuity ?? (!baselineFailures.isEmpty ? Vacuity.baselineFails.reason
                                        : tally.runs == 0 ? Vacuity.noRuns.reason : nil),
                   outcomes: OutcomeCounts(tally), cases: tally.sortedFailing)
+        self.compared = compared
+        differences = compared ? tally.sortedDifferences : []
     }
 }

@@ -245,8 +245,9 @@ public enum Help {
             """
         case "faults": """
             usage: jhsim faults list [--json]
-                   jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--check-expect] [--isolate] [--json]
-                   jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--compare-profiles] [--check-expect] [--isolate] [--json]
+                   jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults workload --seed S --run I [--profile P]
                    jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
                    jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
               Without SCENARIO: the built-in create/start/load/destroy/disable scenario.
@@ -323,22 +324,32 @@ public enum Help {
                 """
         case "sweep":
             body = """
-                usage: jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--check-expect] [--isolate] [--json]
+                usage: jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--compare-profiles] [--check-expect] [--isolate] [--json]
                   One run per (site, hit) the fault-free run reaches, with exactly that hit failing.
                   --sites A,B          only these sites (exit 8 if the scenario reaches none of them)
                   --errnos             every plausible errno of a site, not only its default
                   --depth 2            every pair: each single fault, then every hit its run reaches after it
                   --max-runs N         at most N runs, sampled evenly across sites (pairs: across the whole list)
+                  --compare-profiles   every case also on upstream and fixed; list the differences and the quirk behind each
                   --check-expect       judge the scenario's expect lines under faults too
                   --isolate            every run in a child process (a trap becomes outcome trap)
                   --json               one object: runs, clean, violations, quirks, hangs, crashes, cases, …
                 """
         case "campaign":
             body = """
-                usage: jhsim faults campaign [SCENARIO] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                usage: jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
                   N runs of random multi-fault plans drawn from seed S (swarm: each run a random subset of sites,
                   sites drawn uniformly, never the same plan twice; hits reached only under faults join as found).
                   Failing plans are shrunk, keeping the failure's signature.
+                  --workload random    each run also draws its own commands from its seed (enable, cell
+                                       create/load/start/shutdown/destroy, cpu online|offline, disable, signals);
+                                       a failing run prints that workload as a scenario file its reproducer names
+                """
+        case "workload":
+            body = """
+                usage: jhsim faults workload --seed S --run I [--profile P]
+                  Run I's workload of `jhsim faults campaign --workload random --seed S` as a scenario file,
+                  with what each command did fault-free written after it as expect lines.
                 """
         case "shrink":
             body = """
