@@ -25,11 +25,14 @@ public struct Campaign: Sendable {
     public var shrink = true
     /// Only these sites (nil: every known site).
     public var sites: [String]?
+    /// Each run also mutates the configs the scenario passes (`--mutate-configs`), from
+    /// its own seed (ConfigMutation.swift).
+    public var mutateConfigs: Bool
 
     public init(runner: FaultRunner, seed: UInt64, runs: Int, rulesPerRun: Int = 3, shrink: Bool = true,
-                sites: [String]? = nil) {
+                sites: [String]? = nil, mutateConfigs: Bool = false) {
         self.runner = runner; self.seed = seed; self.runs = runs; self.rulesPerRun = rulesPerRun; self.shrink = shrink
-        self.sites = sites
+        self.sites = sites; self.mutateConfigs = mutateConfigs
     }
 
     public typealias RunRecord = FaultRunRecord
@@ -77,7 +80,9 @@ public struct Campaign: Sendable {
         }
         let reached = Set(base.checkedSites.map(\.name))
         p.discovered = SimulatedBox.faultCatalog.map(\.name).filter { p.known.hits[$0] != nil && !reached.contains($0) }
-        if p.known.order.isEmpty {
+        if mutateConfigs && base.configs.isEmpty {
+            p.vacuity = "--mutate-configs: the scenario passes no config (no enable or cell create)"
+        } else if p.known.order.isEmpty {
             p.vacuity = (sites.map { Vacuity.sitesNotReached($0) } ?? .noSitesReached).reason
         }
         return p
@@ -101,8 +106,9 @@ public struct Campaign: Sendable {
         /// Run `index`'s seed and plan.
         public func plan(_ index: Int) -> (seed: UInt64, plan: FaultPlan) {
             let seed = Campaign.runSeed(campaign.seed, index: index)
-            return (seed, Campaign.draw(seed: seed, known: known, catalog: SimulatedBox.faultCatalog,
-                                        maxRules: campaign.rulesPerRun))
+            var plan = Campaign.draw(seed: seed, known: known, catalog: SimulatedBox.faultCatalog, maxRules: campaign.rulesPerRun)
+            if campaign.mutateConfigs { plan.patches = ConfigMutation.draw(seed: seed, inputs: baseline.configs) }
+            return (seed, plan)
         }
 
         public func describe(_ index: Int) -> String { plan(index).plan.description }
@@ -188,7 +194,7 @@ public struct Campaign: Sendable {
 
 extension FaultPlan {
     /// The plan as a set of rule texts: two plans with the same rules are the same plan.
-    var key: [String] { rules.map(\.description).sorted() }
+    var key: [String] { rules.map(\.description).sorted() + patches.map(\.description) }
 }
 
 /// The fault-site hits known so far: per site, the most hits any run made, and per CPU

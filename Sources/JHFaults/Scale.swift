@@ -40,7 +40,7 @@ enum Scale {
             guard let seed = o.seed else { throw FaultsCLI.Usage(message: "faults campaign needs --seed S") }
             guard let runs = o.runs else { throw FaultsCLI.Usage(message: "faults campaign needs --runs N") }
             let p = try Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink,
-                                 sites: o.sites).prepared()
+                                 sites: o.sites, mutateConfigs: o.mutateConfigs).prepared()
             header = Self.header(sub, o, p.runner, p.baseline, total: p.total, env: env)
             header.vacuity = p.vacuity
             header.discovered = p.discovered
@@ -136,6 +136,7 @@ enum Scale {
             args += ["--seed", String(o.seed ?? 0), "--runs", String(o.runs ?? 0), "--rules-per-run", String(o.rulesPerRun)]
             if let s = o.sites { args += ["--sites", s.joined(separator: ",")] }
             if !o.shrink { args.append("--no-shrink") }
+            if o.mutateConfigs { args.append("--mutate-configs") }
         }
         if o.checkExpect { args.append("--check-expect") }
         // The built-in scenario's digest is that of Docs/scenarios/faults-default.jhsim.
