@@ -5,7 +5,7 @@ SWIFT ?= swift
 # The suite must never hang CI: SIGINT reaches the xctest child (see Docs/testing.md).
 TEST_TIMEOUT ?= 1800
 
-.PHONY: setup build demo test tsan fuzz bench clean
+.PHONY: setup build demo test tsan fuzz fuzz-driver bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,12 @@ tsan: setup
 
 fuzz: setup
 	bash scripts/fuzz-config.sh
+
+# The driver path under libFuzzer (Docs/fuzzing.md): FUZZ_SECONDS, FUZZ_RUNS, FUZZ_FLAGS;
+# FUZZ_INPUT=FILE replays one input.
+fuzz-driver: setup
+	FUZZ_INPUT="$(FUZZ_INPUT)" FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_FLAGS="$(FUZZ_FLAGS)" \
+		bash scripts/fuzz-driver.sh
 
 bench: setup
 	cd Benchmarks && $(SWIFT) package benchmark

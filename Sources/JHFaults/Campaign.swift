@@ -27,15 +27,18 @@ public struct Campaign: Sendable {
     public var sites: [String]?
     /// Where each run's commands come from.
     public var workload: Workload = .scenario
+    /// Each run also mutates the configs the scenario passes (`--mutate-configs`), from
+    /// its own seed (ConfigMutation.swift).
+    public var mutateConfigs: Bool
 
     /// `.scenario`: every run replays the campaign's scenario; `.random`: every run draws
     /// its own command sequence from its seed (`RandomWorkload`).
     public enum Workload: String, Sendable { case scenario, random }
 
     public init(runner: FaultRunner, seed: UInt64, runs: Int, rulesPerRun: Int = 3, shrink: Bool = true,
-                sites: [String]? = nil) {
+                sites: [String]? = nil, mutateConfigs: Bool = false) {
         self.runner = runner; self.seed = seed; self.runs = runs; self.rulesPerRun = rulesPerRun; self.shrink = shrink
-        self.sites = sites
+        self.sites = sites; self.mutateConfigs = mutateConfigs
     }
 
     public typealias RunRecord = FaultRunRecord
@@ -89,7 +92,9 @@ public struct Campaign: Sendable {
         }
         let reached = Set(base.checkedSites.map(\.name))
         p.discovered = SimulatedBox.faultCatalog.map(\.name).filter { p.known.hits[$0] != nil && !reached.contains($0) }
-        if p.known.order.isEmpty {
+        if mutateConfigs && base.configs.isEmpty {
+            p.vacuity = "--mutate-configs: the scenario passes no config (no enable or cell create)"
+        } else if p.known.order.isEmpty {
             p.vacuity = (sites.map { Vacuity.sitesNotReached($0) } ?? .noSitesReached).reason
         } else {
             p.redraws = DistinctPlans.redraws(seed: seed, runs: max(runs, 0), known: p.known, maxRules: rulesPerRun)
@@ -119,8 +124,10 @@ public struct Campaign: Sendable {
         public func plan(_ index: Int) -> (seed: UInt64, plan: FaultPlan) {
             let seed = Campaign.runSeed(campaign.seed, index: index)
             let k = index >= 1 && index <= redraws.count ? Int(redraws[index - 1]) : 0
-            return (seed, Campaign.draw(seed: DistinctPlans.drawSeed(seed, redraw: k), known: known,
-                                        catalog: SimulatedBox.faultCatalog, maxRules: campaign.rulesPerRun))
+            var plan = Campaign.draw(seed: DistinctPlans.drawSeed(seed, redraw: k), known: known,
+                                     catalog: SimulatedBox.faultCatalog, maxRules: campaign.rulesPerRun)
+            if campaign.mutateConfigs { plan.patches = ConfigMutation.draw(seed: seed, inputs: baseline.configs) }
+            return (seed, plan)
         }
 
         public func describe(_ index: Int) -> String {
@@ -210,7 +217,7 @@ public struct Campaign: Sendable {
 
 extension FaultPlan {
     /// The plan as a set of rule texts: two plans with the same rules are the same plan.
-    var key: [String] { rules.map(\.description).sorted() }
+    var key: [String] { rules.map(\.description).sorted() + patches.map(\.description) }
 }
 
 /// The fault-site hits known so far: per site, the most hits any run made, and per CPU

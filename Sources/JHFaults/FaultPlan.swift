@@ -10,19 +10,32 @@ import JHMachine
 /// its printed text.
 public struct FaultPlan: Hashable, Sendable, Codable, CustomStringConvertible {
     public var rules: [FaultRule]
-    public init(rules: [FaultRule] = []) { self.rules = rules }
+    /// Edits of the configs the scenario passes (`--mutate-configs`, ConfigMutation.swift),
+    /// written after the rules as `config@…` words.
+    public var patches: [ConfigPatch]
+    public init(rules: [FaultRule] = [], patches: [ConfigPatch] = []) { self.rules = rules; self.patches = patches }
 
-    /// The rules separated by blanks, each quoted if it holds a blank or quote (a
+    /// The plan's words: each rule, then each config patch.
+    public var words: [String] { rules.map(\.description) + patches.map(\.description) }
+
+    /// The words separated by blanks, each quoted if it holds a blank or quote (a
     /// `state=` with blanks), as a shell or a plan file reads it back.
-    public var description: String { rules.map { ScenarioLexer.quoteIfNeeded($0.description) }.joined(separator: " ") }
+    public var description: String { words.map { ScenarioLexer.quoteIfNeeded($0) }.joined(separator: " ") }
 
-    /// The file form: one rule per line.
-    public var text: String { rules.map { ScenarioLexer.quoteIfNeeded($0.description) + "\n" }.joined() }
+    /// The file form: one word per line.
+    public var text: String { words.map { ScenarioLexer.quoteIfNeeded($0) + "\n" }.joined() }
+
+    /// Adds one plan word: a rule, or a `config@…` patch.
+    public mutating func append(parsing word: String, catalog: [FaultSiteInfo]) throws(FaultRuleError) {
+        if ConfigPatch.isPatch(word) { patches.append(try ConfigPatch(parsing: word)) } else {
+            rules.append(try FaultRule(parsing: word, catalog: catalog))
+        }
+    }
 
     /// Parses the text form against a fault-site catalog.
     /// - Throws: the first rule that does not parse, with its line number.
     public init(parsing text: String, catalog: [FaultSiteInfo]) throws(FaultRuleError) {
-        var rules: [FaultRule] = []
+        var plan = FaultPlan()
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             // Words split as in scenarios: quotes keep a `state=` with blanks in one rule.
             let words: [String]
@@ -31,13 +44,13 @@ public struct FaultPlan: Hashable, Sendable, Codable, CustomStringConvertible {
             }
             for word in words.prefix(while: { !$0.hasPrefix("#") }) {
                 do {
-                    rules.append(try FaultRule(parsing: String(word), catalog: catalog))
+                    try plan.append(parsing: String(word), catalog: catalog)
                 } catch {
                     throw FaultRuleError(message: "plan line \(i + 1): \(error.message)")
                 }
             }
         }
-        self.rules = rules
+        self = plan
     }
 
     /// Whether a run of this plan depends on the `prob=` generator (and so on the seed).

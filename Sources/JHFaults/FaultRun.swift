@@ -90,6 +90,9 @@ public struct RunResult: Sendable {
     public var liveness: [String] = []
     /// The run's trace, when the runner keeps it (`faults run --trace|--explain`).
     public var traceText: RenderedTrace?
+    /// The configs the scenario's commands passed to the driver (recorded in the
+    /// fault-free run, where `--mutate-configs` draws from).
+    public var configs: [ConfigInput] = []
 
     /// A run's trace as lines and as narration, injected faults marked with `!!`.
     public struct RenderedTrace: Sendable {
@@ -176,6 +179,11 @@ public struct FaultRunner: Sendable {
                 throw LabError("rule \(r) names CPU \(cpu), but the scenario's machine has \(p.cpus) CPUs (0–\(p.cpus - 1)); it could never fire")
             }
         }
+        let passing = configCommands
+        for patch in plan.patches where !passing.contains(patch.command) {
+            throw LabError("patch \(patch) edits command \(patch.command), but that command of the scenario passes no config"
+                + " (those that do: \(passing.isEmpty ? "none" : passing.map(String.init).joined(separator: ", ")))")
+        }
     }
 
     /// - Parameters:
@@ -209,6 +217,7 @@ public struct FaultRunner: Sendable {
         var pendingSignal: UInt64? = nil
         var command = 0
         var configs: [SeenCellConfig] = []
+        var configInputs: [ConfigInput] = []
         var partialLoadable: PartialLoadable? = nil
         var last: (status: Int32, errno: Errno?, stdout: String, text: String, hung: Bool)? = nil
         let checkExpect = baseline || settings.checkExpectations
@@ -236,9 +245,20 @@ public struct FaultRunner: Sendable {
                     adminCPUs.insert(n)
                 }
                 let injectedBefore = session.armedFaults.injections.count
+                if let patch = plan.patches.first(where: { $0.command == command }) {
+                    session.rewriteNextConfig = { patch.apply($0) }
+                }
                 let r = labRunner.runScenarioCommand(argv, text: text, signalAfter: pendingSignal,
                                                      baseDirectory: target.baseDirectory, session: session)
+                session.rewriteNextConfig = nil
                 pendingSignal = nil
+                if baseline {
+                    switch r.logged?.action {
+                    case .enable(let c)?: configInputs.append(ConfigInput(command: command, kind: .system, bytes: Array(c)))
+                    case .cellCreate(let c)?: configInputs.append(ConfigInput(command: command, kind: .cell, bytes: Array(c)))
+                    default: break
+                    }
+                }
                 let errno = r.outcome?.errno
                 last = (r.status, errno, r.stdout, text, r.outcome?.hang != nil)
                 let after = BoxSnapshot(box)
@@ -310,6 +330,7 @@ public struct FaultRunner: Sendable {
                                    .map { UnfiredRule(rule: plan.rules[$0], matched: injected.matched[$0]) },
                                checkedSites: injected.checkedSites, commands: command, hangs: hangs,
                                transcript: transcript, traceHash: "", findings: findings)
+        result.configs = configInputs
         if !stuck && oopsQuirk == nil {
             session.armedFaults.removeAll()
             for f in livenessPhase(session: session, box: box, adminCPUs: adminCPUs, transcript: &result.liveness) {
@@ -374,7 +395,8 @@ public struct FaultRunner: Sendable {
                                message: "after the faults stop, \(what) cannot succeed: \(why)", quirk: quirk))
         }
         if box.driver.enabled {
-            for name in box.driver.cells.filter({ $0 !== box.driver.rootCell }).map(\.name) {
+            // By id: a mutated config may give a cell a name that reads as an id (or none).
+            for name in box.driver.cells.filter({ $0 !== box.driver.rootCell }).map({ "\($0.id)" }) {
                 let r = step(["cell", "destroy", name])
                 if r.status != 0 || r.outcome?.hang != nil {
                     fail("cell destroy \(name)", r)
@@ -430,6 +452,19 @@ public struct FaultRunner: Sendable {
         return .hash
     }
 
+    /// The scenario's commands (1-based, as in `Failure.command`) that pass a config to the
+    /// driver: `enable` and `cell create`.
+    var configCommands: [Int] {
+        var out: [Int] = [], n = 0
+        for line in target.scenario.lines {
+            guard case .command(let argv, _) = line.step else { continue }
+            n += 1
+            let w = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
+            if w.first == "enable" || (w.count >= 2 && w[0] == "cell" && w[1] == "create") { out.append(n) }
+        }
+        return out
+    }
+
     /// `draw …` and `trace --chrome FILE` write files and only look at the machine.
     static func writesFiles(_ argv: [String]) -> Bool {
         let words = argv.first == "jhsim" ? Array(argv.dropFirst()) : argv
@@ -449,6 +484,7 @@ public struct FaultRunner: Sendable {
         if plan.isRandom { words += ["--seed", "\(seed)"] }
         if settings.checkExpectations { words.append("--check-expect") }
         for r in plan.rules { words += ["--rule", r.description] }
+        for p in plan.patches { words += ["--patch", p.description] }
         return words
     }
 }

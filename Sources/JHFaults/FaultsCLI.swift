@@ -59,6 +59,8 @@ public enum FaultsCLI {
         var workload: Campaign.Workload = .scenario
         /// `workload --run I`.
         var run: Int?
+        /// `campaign --mutate-configs` (ConfigMutation.swift).
+        var mutateConfigs = false
     }
 
     /// - Returns: the captured output and the exit status (0 clean, 1 usage, 2 invariant,
@@ -86,11 +88,11 @@ public enum FaultsCLI {
         case "sweep": scaleOptions.union(["--profile", "--sites", "--errnos", "--max-runs", "--json", "--check-expect", "--isolate",
                                           "--depth", "--compare-profiles"])
         case "campaign": scaleOptions.union(["--profile", "--seed", "--runs", "--rules-per-run", "--json", "--check-expect",
-                                             "--no-shrink", "--isolate", "--sites", "--workload"])
+                                             "--no-shrink", "--isolate", "--sites", "--workload", "--mutate-configs"])
         case "workload": ["--profile", "--seed", "--run"]
         case "merge": ["--json"]
-        case "shrink": ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--isolate"]
-        default: ["--profile", "--seed", "--rule", "--plan", "--json", "--check-expect", "--trace", "--explain", "--compare-profiles"]
+        case "shrink": ["--profile", "--seed", "--rule", "--patch", "--plan", "--json", "--check-expect", "--isolate"]
+        default: ["--profile", "--seed", "--rule", "--patch", "--plan", "--json", "--check-expect", "--trace", "--explain", "--compare-profiles"]
         }
         while var a = rest.popFirst() {
             var inline: String? = nil
@@ -140,6 +142,11 @@ public enum FaultsCLI {
             case "--runs": o.runs = try number(1, 10_000_000)
             case "--rules-per-run": o.rulesPerRun = try number(1, 64)
             case "--rule": o.rules.append(try value())
+            case "--patch":
+                let v = try value()
+                guard ConfigPatch.isPatch(v) else { throw Usage(message: "--patch takes config@COMMAND[:len=N][:0xOFFSET=HEX]…, not '\(v)'") }
+                o.rules.append(v)
+            case "--mutate-configs": o.mutateConfigs = true
             case "--plan": o.planFile = try value()
             case "--depth": o.depth = try number(1, 2)
             case "--compare-profiles": o.compare = true
@@ -232,8 +239,8 @@ public enum FaultsCLI {
                 do { plan = try FaultPlan(parsing: text, catalog: catalog) } catch { throw Usage(message: "bad plan \(f): \(error.message)") }
             }
             for r in o.rules {
-                do { plan.rules.append(try FaultRule(parsing: r, catalog: catalog)) } catch {
-                    throw Usage(message: "bad --rule: \(error.message)")
+                do { try plan.append(parsing: r, catalog: catalog) } catch {
+                    throw Usage(message: "bad \(ConfigPatch.isPatch(r) ? "--patch" : "--rule"): \(error.message)")
                 }
             }
             let seed = o.seed ?? 0

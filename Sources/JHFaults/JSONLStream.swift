@@ -105,7 +105,7 @@ enum StreamLine {
     static func run(_ r: FaultRunRecord) -> String {
         var o: [(String, JSONValue)] = [
             ("kind", .string("run")), ("run", .int(Int64(r.index))), ("seed", .string(String(r.seed))),
-            ("plan", .array(r.plan.rules.map { .string($0.description) })), ("injected", .int(Int64(r.injected))),
+            ("plan", .array(r.plan.words.map { .string($0) })), ("injected", .int(Int64(r.injected))),
             ("sites", .array(r.sites.map { .string($0) })), ("failing", r.failing.map(ReportJSON.failing) ?? .null),
         ]
         if let m = r.minimal { o.append(("minimal", ReportJSON.failing(m))); o.append(("shrinkRuns", .int(Int64(r.shrinkRuns)))) }
@@ -141,7 +141,7 @@ enum StreamLine {
         guard let words = v as? [String] else { throw Bad(message: "'plan' is not a list of rules") }
         var plan = FaultPlan()
         for w in words {
-            do { plan.rules.append(try FaultRule(parsing: w, catalog: SimulatedBox.faultCatalog)) } catch {
+            do { try plan.append(parsing: w, catalog: SimulatedBox.faultCatalog) } catch {
                 throw Bad(message: "bad rule '\(w)': \(error.message)")
             }
         }

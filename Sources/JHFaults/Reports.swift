@@ -136,7 +136,7 @@ enum ReportJSON {
         q.map { .object([("number", .int(Int64($0.number))), ("name", .string($0.rawValue))]) } ?? .null
     }
 
-    static func plan(_ p: FaultPlan) -> JSONValue { .array(p.rules.map { .string($0.description) }) }
+    static func plan(_ p: FaultPlan) -> JSONValue { .array(p.words.map { .string($0) }) }
 
     static func failing(_ r: FailingRun) -> JSONValue {
         .object([("class", .string(r.worst.rawValue)), ("plan", plan(r.plan)),

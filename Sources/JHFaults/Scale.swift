@@ -41,7 +41,11 @@ enum Scale {
         } else {
             guard let seed = o.seed else { throw FaultsCLI.Usage(message: "faults campaign needs --seed S") }
             guard let runs = o.runs else { throw FaultsCLI.Usage(message: "faults campaign needs --runs N") }
-            var c = Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink, sites: o.sites)
+            if o.workload == .random && o.mutateConfigs {
+                throw FaultsCLI.Usage(message: "faults campaign: --mutate-configs mutates a scenario's configs; a random workload has none to mutate")
+            }
+            var c = Campaign(runner: runner, seed: seed, runs: runs, rulesPerRun: o.rulesPerRun, shrink: o.shrink,
+                             sites: o.sites, mutateConfigs: o.mutateConfigs)
             c.workload = o.workload
             let p = try c.prepared()
             header = Self.header(sub, o, p.runner, p.baseline, total: p.total, env: env)
@@ -141,6 +145,7 @@ enum Scale {
             if let s = o.sites { args += ["--sites", s.joined(separator: ",")] }
             if !o.shrink { args.append("--no-shrink") }
             if o.workload == .random { args += ["--workload", "random"] }
+            if o.mutateConfigs { args.append("--mutate-configs") }
         }
         if o.checkExpect { args.append("--check-expect") }
         // The built-in scenario's digest is that of Docs/scenarios/faults-default.jhsim.

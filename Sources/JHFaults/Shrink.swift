@@ -46,7 +46,7 @@ public struct Shrinker: Sendable {
         var failures = original.failures
         // 0. prob= rules become the nth= rules of the hits they failed.
         if plan.isRandom, original.firedAt.count == plan.rules.count {
-            var det = FaultPlan()
+            var det = FaultPlan(patches: plan.patches)
             for (rule, hits) in zip(plan.rules, original.firedAt) {
                 guard rule.prob != nil else { det.rules.append(rule); continue }
                 for n in hits {
@@ -60,10 +60,11 @@ public struct Shrinker: Sendable {
         var progress = true
         while progress, runs < maxRuns {
             progress = false
-            // 1. Drop a rule.
-            for i in current.rules.indices where current.rules.count > 1 && runs < maxRuns {
+            // 1. Drop a rule or a config patch (keeping at least one of them).
+            let items = current.rules.count + current.patches.count
+            for i in 0..<items where items > 1 && runs < maxRuns {
                 var c = current
-                c.rules.remove(at: i)
+                if i < c.rules.count { c.rules.remove(at: i) } else { c.patches.remove(at: i - c.rules.count) }
                 if let f = try failing(c) { current = c; failures = f; progress = true; break }
             }
             if progress { continue }

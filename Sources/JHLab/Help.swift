@@ -246,10 +246,10 @@ public enum Help {
         case "faults": """
             usage: jhsim faults list [--json]
                    jhsim faults sweep [SCENARIO] [--profile upstream|fixed] [--sites A,B] [--errnos] [--depth 1|2] [--max-runs N] [--compare-profiles] [--check-expect] [--isolate] [--json]
-                   jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--mutate-configs] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
                    jhsim faults workload --seed S --run I [--profile P]
-                   jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
-                   jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
+                   jhsim faults shrink [SCENARIO] --rule RULE... [--patch PATCH]... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
+                   jhsim faults run [SCENARIO] --rule RULE... [--patch PATCH]... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
               Without SCENARIO: the built-in create/start/load/destroy/disable scenario.
               Exit status: \(faultsExitStatus)
               `jhsim faults SUBCOMMAND --help` explains one subcommand. Details: Docs/fault-injection.md.
@@ -337,13 +337,17 @@ public enum Help {
                 """
         case "campaign":
             body = """
-                usage: jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
+                usage: jhsim faults campaign [SCENARIO | --workload random] --seed S --runs N [--rules-per-run K] [--sites A,B] [--mutate-configs] [--no-shrink] [--profile P] [--check-expect] [--isolate] [--json]
                   N runs of random multi-fault plans drawn from seed S (swarm: each run a random subset of sites,
                   sites drawn uniformly, never the same plan twice; hits reached only under faults join as found).
                   Failing plans are shrunk, keeping the failure's signature.
                   --workload random    each run also draws its own commands from its seed (enable, cell
                                        create/load/start/shutdown/destroy, cpu online|offline, disable, signals);
                                        a failing run prints that workload as a scenario file its reproducer names
+                  --mutate-configs     each run also mutates the configs the scenario passes (enable, cell create),
+                                       from its own seed; reproducers carry the mutated bytes as --patch config@…
+                                       (not with --workload random)
+                  --isolate            every run in a child process (a trap becomes outcome trap)
                 """
         case "workload":
             body = """
@@ -353,17 +357,19 @@ public enum Help {
                 """
         case "shrink":
             body = """
-                usage: jhsim faults shrink [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
+                usage: jhsim faults shrink [SCENARIO] --rule RULE... [--patch PATCH]... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--isolate] [--json]
                   Shrinks a failing plan to a minimal one with the same failure (class, line, message):
                   prob= rules become the nth= rules that fired, then rules are dropped and made to fire earlier.
                   \(rule)
                 """
         case "run":
             body = """
-                usage: jhsim faults run [SCENARIO] --rule RULE... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
+                usage: jhsim faults run [SCENARIO] --rule RULE... [--patch PATCH]... [--plan FILE] [--seed S] [--profile P] [--check-expect] [--trace|--explain] [--compare-profiles] [--json]
                   One run under a plan: the transcript, the liveness phase, what fired, what the checks found.
                   --trace / --explain  the run's trace (or its narration), injected faults marked with !!
                   --compare-profiles   run the plan on both profiles and name the quirk behind a difference
+                  --patch config@CMD[:len=N][:0xOFF=HEX]…  edit the config command CMD passes (cut or extend to N bytes,
+                                       then write HEX at each offset), as --mutate-configs reproducers do
                   \(rule)
                 """
         default: return nil

@@ -27,6 +27,10 @@ public final class LabSession {
     /// that command only and start counting afresh, as they always did. Not logged: a lab
     /// never has one.
     public var armedFaults: FaultInjector
+    /// Rewrites the config bytes of the next `enable` or `cell create` performed, then
+    /// clears itself (JHFaults' `--mutate-configs`); the command is logged with the bytes
+    /// the driver got. Not logged itself: a lab never has one.
+    public var rewriteNextConfig: ((_ bytes: [UInt8]) -> [UInt8])?
 
     public var machine: Machine { box.machine }
 
@@ -65,6 +69,13 @@ public final class LabSession {
                         outsideMemory: ((UInt64, Int) -> [UInt8]?)? = nil) throws(FaultRuleError) -> ActionOutcome {
         var command = command
         let rules = try parseFaults(command.faults)
+        if let rewrite = rewriteNextConfig {
+            switch command.action {
+            case .enable(let c): command.action = .enable(config: Data(rewrite(Array(c)))); rewriteNextConfig = nil
+            case .cellCreate(let c): command.action = .cellCreate(config: Data(rewrite(Array(c)))); rewriteNextConfig = nil
+            default: break
+            }
+        }
         let m = machine
         m.wait(until: m.horizon)
         let firstSeq = m.trace.recordedCount
