@@ -7,10 +7,13 @@ extension JailhouseDriver {
     /// Mirrors `jailhouse_cmd_cell_create` in driver/cell.c, step by step
     /// (jailhouse-behaviour.md §3.5), with both rollback labels.
     ///
+    /// On a Linux 5.6 box it is the seed's version of the function: `cpu_down`/`cpu_up`
+    /// instead of `remove_cpu`/`add_cpu` (15169df2) and no architecture check (79304da4).
+    ///
     /// - Throws: -EFAULT, -ENOMEM, -EINVAL (size, signature, revision, CPU 0, not
-    ///   enabled), -EINTR, -EEXIST, -EBUSY (CPU not in root), `remove_cpu` errors and the
-    ///   CELL_CREATE hypercall's error. In the upstream profile an architecture mismatch
-    ///   returns 0 and creates nothing (quirk 1).
+    ///   enabled), -EINTR, -EEXIST, -EBUSY (CPU not in root), `remove_cpu`/`cpu_down`
+    ///   errors and the CELL_CREATE hypercall's error. In the upstream profile an
+    ///   architecture mismatch returns 0 and creates nothing (quirk 1).
     func cmdCellCreate(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
         // copy_from_user(&cell_params, arg, sizeof(cell_params))
         let params: [UInt8]
@@ -36,7 +39,9 @@ extension JailhouseDriver {
             log(.err, "jailhouse: Configuration revision mismatch")
             throw .errno(.invalidArgument)
         }
-        guard desc.architecture == .x86 else {
+        // The seed's driver (Linux 5.6 era, before 79304da4) has no architecture check:
+        // a foreign config goes on to the hypervisor, which does not look at the byte.
+        if kernel.version.driverChecksArchitecture, desc.architecture != .x86 {
             log(.err, "jailhouse: Configuration architecture mismatch")
             if machine.profile.has(.archMismatchReturnsSuccess) {
                 // err is still 0 here in the C code: the ioctl "succeeds" with no cell.
@@ -90,16 +95,26 @@ extension JailhouseDriver {
                 break
             }
             if kernel.online.contains(cpu) {
-                do throws(Errno) {
-                    // remove_cpu returns 1 when the device is already offline; C's `if (err)`
-                    // takes the error path then. That happens only to a CPU a failed hotplug
-                    // rollback left between states (in cpu_online_mask, device offline);
-                    // the simulator reports it as EBUSY rather than the positive 1.
-                    if try kernel.removeCPU(cpu) == .alreadyInState { throw Errno.busy }
-                } catch {
-                    machine.record(DriverTrace.removeCPUFailed, result: .error(error), a: cpu)
-                    failure = error
-                    break
+                if kernel.version.driverUsesCPUDownUp {
+                    // The seed's cpu_down(cpu): 0 also for an offline CPU, and the device
+                    // is bypassed (sysfs cpuN/online goes on reading 1).
+                    do { try kernel.cpuDownExported(cpu) } catch {
+                        machine.record(DriverTrace.cpuDownFailed, result: .error(error), a: cpu)
+                        failure = error
+                        break
+                    }
+                } else {
+                    do throws(Errno) {
+                        // remove_cpu returns 1 when the device is already offline; C's `if (err)`
+                        // takes the error path then. That happens only to a CPU a failed hotplug
+                        // rollback left between states (in cpu_online_mask, device offline);
+                        // the simulator reports it as EBUSY rather than the positive 1.
+                        if try kernel.removeCPU(cpu) == .alreadyInState { throw Errno.busy }
+                    } catch {
+                        machine.record(DriverTrace.removeCPUFailed, result: .error(error), a: cpu)
+                        failure = error
+                        break
+                    }
                 }
                 offlinedCPUs.insert(cpu)
                 takenDown.insert(cpu)
@@ -146,8 +161,9 @@ extension JailhouseDriver {
         for cpu in cell.cpusAssigned {
             let shouldRevive = upstream ? !kernel.online.contains(cpu) : takenDown.contains(cpu)
             if shouldRevive {
-                let ok = (try? kernel.addCPU(cpu)) != nil
-                machine.record(DriverTrace.addCPURollback, result: ok ? .ok : .error(.ioError), a: cpu)
+                let ok = (try? bringUp(cpu)) != nil
+                machine.record(kernel.version.driverUsesCPUDownUp ? DriverTrace.cpuUpRollback : DriverTrace.addCPURollback,
+                              result: ok ? .ok : .error(.ioError), a: cpu)
                 // Fixed: a CPU whose add_cpu failed stays owed to Linux (as on destroy),
                 // so disable brings it back instead of stranding it.
                 if ok || (!upstream && kernel.online.contains(cpu)) {

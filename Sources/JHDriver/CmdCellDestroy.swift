@@ -31,12 +31,13 @@ extension JailhouseDriver {
             if offlinedCPUs.contains(cpu) {
                 var ok = true
                 do {
-                    try kernel.addCPU(cpu)
+                    try bringUp(cpu)
                 } catch {
                     ok = false
                     log(.err, "Jailhouse: failed to bring CPU \(cpu) back online")
                 }
-                machine.record(DriverTrace.addCPU, result: ok ? .ok : .error(.ioError), a: cpu)
+                machine.record(kernel.version.driverUsesCPUDownUp ? DriverTrace.cpuUp : DriverTrace.addCPU,
+                               result: ok ? .ok : .error(.ioError), a: cpu)
                 // Fixed: owed unless a failed rollback left it in cpu_online_mask anyway.
                 if ok || upstream || kernel.online.contains(cpu) {
                     offlinedCPUs.remove(cpu)
@@ -58,6 +59,19 @@ extension JailhouseDriver {
 }
 
 extension JailhouseDriver {
+    /// Gives a CPU back to Linux as the kernel's driver path does it: `add_cpu` (through
+    /// the CPU device, Linux ≥ 5.7) or the seed's exported `cpu_up` (device bypassed) —
+    /// the call `cell_destroy` and `error_cpu_online` make in driver/cell.c.
+    /// - Throws: the hotplug error. `add_cpu`'s "already online" (C: 1) is not treated as
+    ///   a failure (the callers bring up only CPUs Linux has offline).
+    func bringUp(_ cpu: CPUID) throws(Errno) {
+        if kernel.version.driverUsesCPUDownUp {
+            try kernel.cpuUpExported(cpu)
+        } else {
+            try kernel.addCPU(cpu)
+        }
+    }
+
     /// The fixed profile's online notifier: a CPU the driver still owes Linux (kept in
     /// `offlined_cpus` after a failed `add_cpu`, see `cellDestroy`) that comes online by
     /// another path — the admin's `echo 1 > online` — is paid back, so its bit goes.

@@ -22,8 +22,8 @@ extension JailhouseDriver {
 
     /// Mirrors `jailhouse_cmd_enable` in driver/main.c.
     ///
-    /// - Throws: -ENODEV (no VT-x), -EFAULT, -EINVAL (signature, revision, architecture,
-    ///   empty CPU set, sizes), -EINTR, -EBUSY (already enabled), firmware errors, and
+    /// - Throws: -ENODEV (no VT-x), -EFAULT, -EINVAL (signature, revision, architecture
+    ///   unless the box runs the seed's Linux 5.6 driver, empty CPU set, sizes), -EINTR, -EBUSY (already enabled), firmware errors, and
     ///   whatever the hypervisor's per-CPU entry returns.
     func cmdEnable(_ file: DeviceFile, _ arg: UInt64) throws(DriverFailure) {
         pendingHang = nil
@@ -50,7 +50,8 @@ extension JailhouseDriver {
             log(.err, "jailhouse: Configuration revision mismatch")
             throw .invalidArgument
         }
-        guard Architecture(rawValue: header[5]) == .x86 else {
+        // The seed's driver (before 79304da4) checks no architecture byte.
+        if kernel.version.driverChecksArchitecture, Architecture(rawValue: header[5]) != .x86 {
             log(.err, "jailhouse: Configuration architecture mismatch")
             throw .invalidArgument
         }

@@ -71,6 +71,12 @@ public enum DriverTrace {
     public static let notOfflinedByDriver = k(0x6a, "offlined_cpus", "cpu={cpu:a} not in offlined_cpus", mirrors: "cell_destroy (driver/cell.c)", legacy: .absent)
     public static let addCPURollbackFailed = k(0x6b, "offlined_cpus", "keep cpu={cpu:a} now={now:s}", mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c)", legacy: .absent)
 
+    // The seed's driver (Linux ≤ 5.6): the exported cpu_down/cpu_up instead of remove_cpu/add_cpu.
+    public static let cpuDownFailed = k(0x70, "cpu_down", "cpu={cpu:a}", mirrors: "jailhouse_cmd_cell_create (driver/cell.c, Linux ≤ 5.6)", legacy: .absent)
+    public static let cpuUpRollback = k(0x71, "cpu_up", "cpu={cpu:a} (rollback)",
+                                        mirrors: "jailhouse_cmd_cell_create error_cpu_online (driver/cell.c, Linux ≤ 5.6)", legacy: .absent)
+    public static let cpuUp = k(0x72, "cpu_up", "cpu={cpu:a}", mirrors: "cell_destroy (driver/cell.c, Linux ≤ 5.6)", legacy: .absent)
+
     // driver/pci.c
     /// Text argument: the previous driver's name, or `none`.
     public static let pciClaim = k(0x20, "pci_claim", "{dev:a:pci} from={from:t} to=jailhouse-pci-stub",
@@ -91,6 +97,7 @@ public enum DriverTrace {
         notEnabled, alreadyEnabled, findCellExists, findCellMissing, cpuZero, cpuAlreadyOffline, rootCPUClear, rootCPUSet,
         offlinedCPUsClear, hypercallFailed, notOfflinedByDriver, addCPURollbackFailed, offlinedCPUsPaid,
         consoleRead,
+        cpuDownFailed, cpuUpRollback, cpuUp,
     ]
 }
 

@@ -16,10 +16,11 @@ public final class SimulatedBox: @unchecked Sendable {
 
     public init(cpus: Int, seed: UInt64, profile: Profile = .upstream, executor: ExecutorKind = .dispatch,
                 cost: CostModel = CostModel(), faults: [FaultRule] = [],
-                pciDevices: [PlatformDevice] = SimulatedBox.qemuQ35, traceLevel: TraceLevel = .full) throws(MachineError) {
+                pciDevices: [PlatformDevice] = SimulatedBox.qemuQ35, traceLevel: TraceLevel = .full,
+                kernelVersion: KernelVersion = .current) throws(MachineError) {
         machine = try Machine(cpuCount: cpus, seed: seed, executor: executor, cost: cost, profile: profile,
                               faults: FaultInjector(rules: faults), traceLevel: traceLevel)
-        kernel = Kernel(machine: machine)
+        kernel = Kernel(machine: machine, version: kernelVersion)
         // The board's PCI functions and the Linux drivers that bind them at boot.
         for name in Set(pciDevices.compactMap(\.driver)).sorted() {
             let ids = pciDevices.filter { $0.driver == name }.map {

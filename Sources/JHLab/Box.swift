@@ -78,14 +78,18 @@ public struct CPUStatus: Hashable, Sendable, Codable {
     /// The owning cell id in the hypervisor, nil when it is not enabled.
     public var owner: UInt32?
     public var ownerName: String?
+    /// What `/sys/devices/system/cpu/cpuN/online` reads (nil: no such file, as for CPU 0
+    /// on x86). The seed's Linux 5.6 driver leaves it stale: 1 for a CPU it took down.
+    public var onlineFile: Bool?
     /// The hypervisor's per-CPU state (`inactive`, `running root`, `parked`, …).
     public var hypervisorState: String
     /// Whether the hypervisor marked the CPU failed.
     public var failed: Bool
 
     public init(cpu: Int, online: Bool, hotplugState: String, owner: UInt32?, ownerName: String?,
-                hypervisorState: String, failed: Bool) {
+                hypervisorState: String, failed: Bool, onlineFile: Bool? = nil) {
         self.cpu = cpu; self.online = online; self.hotplugState = hotplugState
+        self.onlineFile = onlineFile
         self.owner = owner; self.ownerName = ownerName
         self.hypervisorState = hypervisorState; self.failed = failed
     }
@@ -100,6 +104,8 @@ public struct BoxParameters: Hashable, Sendable, Codable {
     public var executor: ExecutorKind
     /// Cost-model overrides as `name=nanoseconds`, in the order given (`lab init --cost`).
     public var costOverrides: [String] = []
+    /// The root cell's Linux and with it the driver path (`lab init --kernel 5.6`).
+    public var kernel: KernelVersion = .current
 
     /// The default lab: the built-in qemu-x86 machine's 4 CPUs.
     public static let defaultCPUs = 4
@@ -109,9 +115,11 @@ public struct BoxParameters: Hashable, Sendable, Codable {
         self.cpus = cpus; self.seed = seed; self.profile = profile; self.executor = executor
     }
 
-    private enum CodingKeys: String, CodingKey { case cpus, seed, profile, executor, costOverrides }
+    private enum CodingKeys: String, CodingKey { case cpus, seed, profile, executor, costOverrides, kernel }
 
-    /// Labs written before `--cost` existed have no `costOverrides`.
+    /// Labs written before `--cost` existed have no `costOverrides`, and those written
+    /// before `--kernel` no `kernel`: they run the current driver path, as they did.
+    /// A kernel value this jhsim does not know is an error, not a silent default.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         cpus = try c.decode(Int.self, forKey: .cpus)
@@ -119,7 +127,23 @@ public struct BoxParameters: Hashable, Sendable, Codable {
         profile = try c.decode(String.self, forKey: .profile)
         executor = try c.decode(ExecutorKind.self, forKey: .executor)
         costOverrides = try c.decodeIfPresent([String].self, forKey: .costOverrides) ?? []
+        kernel = try c.decodeIfPresent(KernelVersion.self, forKey: .kernel) ?? .current
     }
+
+    /// Writes `kernel` only when it is not the default, so a default lab's file reads as
+    /// it did before the option existed.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(cpus, forKey: .cpus)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(profile, forKey: .profile)
+        try c.encode(executor, forKey: .executor)
+        try c.encode(costOverrides, forKey: .costOverrides)
+        if kernel != .current { try c.encode(kernel, forKey: .kernel) }
+    }
+
+    /// `, kernel 5.6` for the one-line descriptions of a box; empty for the default.
+    public var kernelNote: String { kernel == .current ? "" : ", kernel \(kernel.rawValue)" }
 
     /// The cost model with the overrides applied.
     /// - Throws: a message naming the bad override and the valid names.
@@ -203,6 +227,9 @@ public struct BoxFactory: Sendable {
     /// Parses a libcap capability text: nil when it is not one, else its canonical form
     /// and whether CAP_SYS_ADMIN is effective.
     public var parseCredentials: @Sendable (String) -> (canonical: String, sysAdmin: Bool)?
+    /// Configs made in memory for one run (`quirks --show` edits built-ins as a quirk's
+    /// trigger says), found by name where a built-in would be; the lab has none.
+    public var handMadeConfigs: [String: [UInt8]] = [:]
 
     public init(make: @escaping @Sendable (BoxParameters) throws -> any JailhouseBox,
                 builtinSystemConfig: @escaping @Sendable (Int) -> (name: String, bytes: [UInt8])?,

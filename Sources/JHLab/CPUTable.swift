@@ -15,7 +15,19 @@ public enum CPUTable {
             ["\(s.cpu)", s.online ? "online" : "offline", s.hotplugState, cellText(s),
              s.hypervisorState, s.failed ? "yes" : "no"]
         }
-        return TextTable.render(header: headers, rows: table)
+        return TextTable.render(header: headers, rows: table) + staleOnlineFiles(rows)
+    }
+
+    /// One note per CPU whose sysfs `online` file disagrees with `cpu_online_mask`: what
+    /// the seed's Linux 5.6 driver leaves behind (its `cpu_down`/`cpu_up` bypass the CPU
+    /// device), and what a failed hotplug rollback can leave on any kernel.
+    static func staleOnlineFiles(_ rows: [CPUStatus]) -> String {
+        var s = ""
+        for r in rows {
+            guard let file = r.onlineFile, file != r.online else { continue }
+            s += "note: /sys/devices/system/cpu/cpu\(r.cpu)/online reads \(file ? 1 : 0), but CPU \(r.cpu) is \(r.online ? "online" : "offline") (the device's state is stale)\n"
+        }
+        return s
     }
 
     public static func json(_ rows: [CPUStatus]) -> String {
@@ -28,6 +40,7 @@ public enum CPUTable {
                 ("ownerName", s.ownerName.map { .string($0) } ?? .null),
                 ("hypervisorState", .string(s.hypervisorState)),
                 ("failed", .bool(s.failed)),
+                ("onlineFile", s.onlineFile.map { .bool($0) } ?? .null),
             ])
         }).text(indent: 2) + "\n"
     }

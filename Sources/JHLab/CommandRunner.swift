@@ -305,7 +305,7 @@ public struct LabCommandRunner: Sendable {
         case "demo":
             guard g.args.count == 1 else { throw UsageError(message: "demo takes no arguments") }
             return Demo.run(factory: factory, language: language, &out)
-        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw", "dmesg":
+        case "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "trace", "draw", "dmesg", "cat", "ioctl":
             return try labMachineCommand(g, &out)
         case "config":
             throw UsageError(message: "`jhsim config` is parsed by the jhsim binary; run it there")
@@ -361,6 +361,12 @@ public struct LabCommandRunner: Sendable {
                 case "--cost":
                     p.costOverrides.append(try value())
                     _ = try p.costModel()
+                case "--kernel":
+                    let v = try value()
+                    guard let k = KernelVersion(argument: v) else {
+                        throw UsageError(message: "unknown kernel '\(v)'; valid: \(KernelVersion.usage)")
+                    }
+                    p.kernel = k
                 case "--force": force = true
                 default: throw UsageError(message: "unknown option '\(a)' for lab init")
                 }
@@ -370,7 +376,7 @@ public struct LabCommandRunner: Sendable {
             }
             let session = try LabSession(parameters: p, factory: factory)
             try save(session, st)
-            out.out("Created a lab in \(st.directory): \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\n")
+            out.out("Created a lab in \(st.directory): \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\(p.kernelNote)\n")
             return 0
         case "reset":
             guard args.count == 1 else { throw UsageError(message: "lab reset takes no arguments") }
@@ -386,7 +392,7 @@ public struct LabCommandRunner: Sendable {
             let (session, record) = try loadSession(st)
             let p = record.parameters
             out.out("Lab:       \(st.path)\n")
-            out.out("Machine:   \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\n")
+            out.out("Machine:   \(p.cpus) CPUs, seed \(p.seed), profile \(p.profile), executor \(p.executor.rawValue)\(p.kernelNote)\n")
             if !p.costOverrides.isEmpty { out.out("Costs:     \(p.costOverrides.joined(separator: " "))\n") }
             out.out("Commands:  \(record.commands.count)\n")
             out.out("Clock:     \(session.machine.now)\n")
@@ -522,10 +528,9 @@ public struct LabCommandRunner: Sendable {
             rows.append(["\(q.number)", q.rawValue, has, q.summary])
         }
         out.out(TextTable.render(header: ["#", "QUIRK", "IN PROFILE", "SUMMARY"], rows: rows))
-        out.out("\nHow to trigger each (jhsim quirks --show N runs it on both profiles where a built-in scenario exists):\n")
+        out.out("\nHow to trigger each (jhsim quirks --show N runs its scenario on both profiles, side by side):\n")
         for q in Quirk.allCases {
-            let mark = QuirkShow.scenario(q) == nil ? " " : "*"
-            out.out("  " + ("\(q.number)" + mark).padding(toLength: 4, withPad: " ", startingAt: 0) + q.trigger + "\n")
+            out.out("  " + "\(q.number)".padding(toLength: 4, withPad: " ", startingAt: 0) + q.trigger + "\n")
         }
         return 0
     }
@@ -585,12 +590,17 @@ public struct LabCommandRunner: Sendable {
         var file: String? = nil
         var trace = false, json = false, inLab = false
         var profile: String? = nil
+        var kernel: KernelVersion? = nil
         while let a = rest.popFirst() {
             switch a {
             case "--profile":
                 guard let v = rest.popFirst() else { throw UsageError(message: "option --profile needs a value: upstream or fixed") }
                 guard Profile.named(v) != nil else { throw UsageError(message: "unknown profile '\(v)'; valid profiles: upstream, fixed") }
                 profile = v
+            case "--kernel":
+                guard let v = rest.popFirst() else { throw UsageError(message: "option --kernel needs a value: \(KernelVersion.usage)") }
+                guard let k = KernelVersion(argument: v) else { throw UsageError(message: "unknown kernel '\(v)'; valid: \(KernelVersion.usage)") }
+                kernel = k
             case "--trace": trace = true
             case "--json": json = true
             case "--in-lab": inLab = true
@@ -600,9 +610,12 @@ public struct LabCommandRunner: Sendable {
                 file = a
             }
         }
-        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]") }
+        guard let file else { throw UsageError(message: "usage: jhsim run SCENARIO [--profile upstream|fixed] [--kernel 5.6|current] [--trace] [--json] [--in-lab]") }
         if profile != nil && inLab {
             throw UsageError(message: "--profile cannot be combined with --in-lab: the lab keeps the profile it was made with")
+        }
+        if kernel != nil && inLab {
+            throw UsageError(message: "--kernel cannot be combined with --in-lab: the lab keeps the kernel it was made with")
         }
         let path = absolute(file)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -610,6 +623,7 @@ public struct LabCommandRunner: Sendable {
         }
         var scenario = try Scenario.parse(text, file: file, factory: factory)
         if let profile { scenario.parameters.profile = profile }
+        if let kernel { scenario.parameters.kernel = kernel }
         let base = (path as NSString).deletingLastPathComponent
         let st: LabStore? = inLab ? store(g) : nil
         func go(_ out: inout Output) throws -> Int32 {

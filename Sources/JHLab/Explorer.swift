@@ -1,4 +1,5 @@
 import JHABI
+import JHLinux
 import JHMachine
 
 /// `jhsim draw html`: one self-contained HTML page (no network, no external scripts or
@@ -150,6 +151,10 @@ public enum Explorer {
                     if let id = field(e, "id").flatMap({ UInt32($0) }) { cells.removeAll { $0.id == id } }
                 case (.driver, "offlined_cpus"):
                     if let now = field(e, "now"), let set = CPUSet(rangeList: now == "-" ? "" : now) { offlined = set }
+                case (.linux, "cpu_down") where valid && e.kind == LinuxTrace.cpuDownExportedDone && e.result == .ok:
+                    cpus[cpu!].online = false
+                case (.linux, "cpu_up") where valid && e.kind == LinuxTrace.cpuUpExportedDone && e.result == .ok:
+                    cpus[cpu!].online = true
                 case (.linux, "remove_cpu") where valid && e.phase == .end && e.result == .ok:
                     cpus[cpu!].online = false
                 case (.linux, "add_cpu") where valid && e.phase == .end && e.result == .ok:

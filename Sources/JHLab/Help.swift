@@ -6,7 +6,7 @@ import JHConfig
 public enum Help {
     /// The `lab init` synopsis, shared by the main help and `lab --help`.
     public static let labInit =
-        "lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--executor dispatch|inline] [--cost NAME=NS]... [--force]"
+        "lab init [--cpus N] [--seed S] [--profile upstream|fixed] [--kernel 5.6|current] [--executor dispatch|inline] [--cost NAME=NS]... [--force]"
 
     /// The exit status of every usage error (unknown command or option, a missing or bad
     /// argument), as in tools/jailhouse.c.
@@ -42,11 +42,13 @@ public enum Help {
       cpus [--json]                  every CPU as Linux, the driver and the hypervisor see it
       inmate {ID|[--name] NAME} KIND choose how a cell's inmate behaves
       dmesg                          the simulated kernel log (printk ring)
+      cat /sys/PATH...               read sysfs files of the simulated box (a directory is listed)
+      ioctl NR                       a raw ioctl(fd, NR, 0) on /dev/jailhouse (quirk 13)
       trace [--last N|--all] [--explain|--brief] [--chrome FILE.json]
       draw timeline [-o FILE.svg]    CPU ownership over virtual time
       draw html [-o FILE.html]       an offline page that walks the trace step by step
       draw states [--format dot|svg] [-o FILE]  hotplug and cell state machines
-      run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]
+      run SCENARIO [--profile upstream|fixed] [--kernel 5.6|current] [--trace] [--json] [--in-lab]
       demo                           the guided tour (no files needed)
       faults list                    every fault site, for --fault
       faults sweep|campaign|shrink|run  fault-injection research (Docs/fault-injection.md)
@@ -69,7 +71,7 @@ public enum Help {
     """
 
     /// The commands `help COMMAND` knows, for "did you mean".
-    static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "trace",
+    static let commands = ["lab", "enable", "disable", "console", "cell", "cpu", "cpus", "inmate", "dmesg", "cat", "ioctl", "trace",
                            "draw", "run", "demo", "faults", "quirks", "config", "bench", "exec", "preload-path", "help"]
 
     static let labOption = "  --lab DIR        the lab to use (default $JHSIM_LAB, else ./.jhsim)\n"
@@ -93,6 +95,9 @@ public enum Help {
                 --cpus N         1…4096 CPUs (default 4: the built-in qemu-x86 machine)
                 --seed S         the seed of every random choice (default 0)
                 --profile P      upstream (default: the driver's quirks as in e57d1eff) or fixed
+                --kernel K       current (default: Linux ≥ 5.7, remove_cpu/add_cpu) or 5.6 (the seed's
+                                 driver: cpu_down/cpu_up, which leave cpuN/online stale, and no
+                                 architecture check); see Docs/tutorial.md
                 --executor E     dispatch (default: vCPUs on Dispatch queues) or inline
                 --cost NAME=NS   override one cost of the model, in virtual nanoseconds (Docs/cost-model.md)
                 --force          replace an existing lab
@@ -178,6 +183,28 @@ public enum Help {
             Options:
             \(machineOptions)
             """
+        case "ioctl": """
+            usage: jhsim ioctl NR
+
+            Issues ioctl(fd, NR, 0) on /dev/jailhouse from a privileged process, as a program
+            would with a request number the jailhouse tool never sends. The driver's
+            jailhouse_ioctl answers an unknown number with -EINVAL upstream (quirk 13) and
+            -ENOTTY in the fixed profile. Prints the error as the tool prints ioctl errors.
+
+            Options:
+            \(machineOptions)
+            """
+        case "cat": """
+            usage: jhsim cat /sys/PATH...
+
+            Reads sysfs files of the simulated box as cat(1) would, and lists a sysfs
+            directory. For example /sys/devices/system/cpu/cpu2/online (what Linux's CPU
+            device says; the seed's Linux 5.6 driver leaves it stale),
+            /sys/devices/jailhouse/mem_pool_used, /sys/bus/pci/devices/0000:00:1b.0/driver.
+
+            Options:
+            \(labOption)
+            """
         case "dmesg": """
             usage: jhsim dmesg
 
@@ -220,11 +247,12 @@ public enum Help {
             \(labOption)
             """
         case "run": """
-            usage: jhsim run SCENARIO [--profile upstream|fixed] [--trace] [--json] [--in-lab]
+            usage: jhsim run SCENARIO [--profile upstream|fixed] [--kernel 5.6|current] [--trace] [--json] [--in-lab]
 
             Run a scenario (commands one per line, plus expect/say/signal/explain lines; see
             Docs/cli.md) on a fresh machine and print its transcript.
               --profile P  run on this quirk profile, whatever the scenario's `machine` line says
+              --kernel K   run on this kernel (5.6: the seed's driver), whatever the `machine` line says
               --trace      print the trace of every command after the transcript
               --json       print a summary object instead of the transcript
               --in-lab     run on the lab (and save it) instead of a fresh machine
@@ -260,12 +288,12 @@ public enum Help {
 
             The upstream quirks (the gaps jhsim reproduces, numbered as in
             jailhouse-behaviour.md §6.2) and whether the lab's profile has them; without a
-            lab, both profiles. Then how to trigger each; a * marks those with a built-in
-            scenario.
+            lab, both profiles. Then how to trigger each.
 
             Options:
               --show N   run quirk N's scenario on a fresh box in both profiles and show each
-                         command's output side by side (upstream left, fixed right)
+                         command's output side by side (upstream left, fixed right); configs
+                         a trigger edits are made in memory from the built-ins
             \(labOption)
             """
         case "config": """

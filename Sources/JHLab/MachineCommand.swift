@@ -29,6 +29,10 @@ enum MachineCommand {
     case drawTimeline(output: String?)
     case drawHTML(output: String?)
     case dmesg
+    /// `cat PATH…` of sysfs files (and `ls` of sysfs directories) on the simulated box.
+    case cat(paths: [String])
+    /// A raw `ioctl(fd, NR, 0)` on /dev/jailhouse, for request numbers the tool never sends.
+    case rawIoctl(request: UInt32)
 
     /// Parses argv (program name dropped) with tools/jailhouse.c's rules where the
     /// commands overlap.
@@ -60,6 +64,19 @@ enum MachineCommand {
         case "dmesg":
             try noMore("dmesg")
             return .dmesg
+        case "ioctl":
+            guard let n = a.popFirst(), let v = CNumber.unsigned(n), v <= UInt64(UInt32.max) else {
+                throw UsageError(message: "usage: jhsim ioctl NR (a request number, e.g. 0x1234; the argument is 0)")
+            }
+            try noMore("ioctl")
+            return .rawIoctl(request: UInt32(v))
+        case "cat":
+            let paths = Array(a)
+            guard !paths.isEmpty else { throw UsageError(message: "usage: jhsim cat /sys/PATH...") }
+            for p in paths where !p.hasPrefix("/sys/") {
+                throw UsageError(message: "cat reads the simulated box's sysfs: a path under /sys/, not '\(p)'")
+            }
+            return .cat(paths: paths)
         case "cpus":
             var json = false
             if a.first == "--json" { json = true; a.removeFirst() }
@@ -208,12 +225,12 @@ struct MachineContext {
             // A dead box says so on every command (views still read what is left).
             out.err("jhsim: the simulated kernel oopsed earlier (\(o)); Jailhouse commands block on jailhouse_lock until 'jhsim lab init' starts over\n")
         }
-        func perform(_ action: LabAction) throws -> ActionOutcome {
+        func perform(_ action: LabAction, outsideMemory: ((UInt64, Int) -> [UInt8]?)? = nil) throws -> ActionOutcome {
             let o: ActionOutcome
             do {
                 o = try session.perform(LoggedCommand(action: action, faults: faults,
                                                       signalAfterNanoseconds: signalAfter, commandLine: line,
-                                                      caps: caps))
+                                                      caps: caps), outsideMemory: outsideMemory)
             } catch {
                 throw UsageError(message: "bad --fault rule: \(error.message)")
             }
@@ -244,7 +261,7 @@ struct MachineContext {
         }
         if !faults.isEmpty {
             switch command {
-            case .cellList, .cpus, .console, .trace, .drawTimeline, .drawHTML, .cellStats, .dmesg:
+            case .cellList, .cpus, .console, .trace, .drawTimeline, .drawHTML, .cellStats, .dmesg, .cat:
                 throw UsageError(message: "--fault applies to commands that run the machine, not to read-only views")
             default: break
             }
@@ -255,7 +272,7 @@ struct MachineContext {
             if let file {
                 let system = factory.builtinSystemConfig(session.parameters.cpus)
                 guard let b = readInput(file, builtin: { name in
-                    guard let s = system, s.name == name else { return nil }
+                    guard let s = system, s.name == name else { return factory.handMadeConfigs[name] }
                     return s.bytes
                 }, builtinNames: system.map { [$0.name] } ?? [], &out) else { return 1 }
                 bytes = b
@@ -269,8 +286,8 @@ struct MachineContext {
         case .disable:
             return ioctlResult(try perform(.disable), IoctlCommand.disable.name)
         case .cellCreate(let file):
-            guard let bytes = readInput(file, builtin: factory.builtinCellConfig, builtinNames: factory.builtinCellNames,
-                                        &out) else { return 1 }
+            guard let bytes = readInput(file, builtin: { factory.builtinCellConfig($0) ?? factory.handMadeConfigs[$0] },
+                                        builtinNames: factory.builtinCellNames, &out) else { return 1 }
             return ioctlResult(try perform(.cellCreate(config: Data(bytes))), IoctlCommand.cellCreate.name)
         case .cellLoad(let cell, let images):
             var loaded: [PreloadImage] = []
@@ -314,6 +331,35 @@ struct MachineContext {
         case .dmesg:
             for line in session.box.dmesg { out.out(line + "\n") }
             return 0
+        case .rawIoctl(let request):
+            // As a program would issue it with a NULL argument: nothing of its memory is
+            // mapped, so any copy_from_user the driver tries faults.
+            let o = try perform(.outsideIoctl(request: request, argument: 0, process: "jhsim", reads: []),
+                                outsideMemory: { _, _ in nil })
+            return ioctlResult(o, IoctlCommand(rawValue: request).name)
+        case .cat(let paths):
+            // cat(1) on each file in turn; a directory is listed, as `ls` would, sorted.
+            var status: Int32 = 0
+            for p in paths {
+                switch session.box.sysfsEntry(p) {
+                case nil:
+                    out.err("cat: \(p): \(Errno.noEntry.message)\n"); status = 1
+                case .directory:
+                    let names = ((try? session.box.sysfsList(p)) ?? []).sorted {
+                        Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8))
+                    }
+                    for n in names { out.out(n + "\n") }
+                case .attribute(false, _):
+                    out.err("cat: \(p): Permission denied\n"); status = 1
+                case .attribute(true, _):
+                    do throws(Errno) {
+                        out.out(try session.box.sysfsRead(p))
+                    } catch {
+                        out.err("cat: \(p): \(error.message)\n"); status = 1
+                    }
+                }
+            }
+            return status
         case .cellList(let json):
             if json {
                 out.out(CellListFormat.json(SysfsCells.read(session.box)))

@@ -1,4 +1,5 @@
 import JHABI
+import JHLinux
 import JHMachine
 
 /// Plain-words explanations of trace steps for `jhsim trace --explain` and the demo.
@@ -62,6 +63,37 @@ public enum Narration {
             return "linux: CPU \(c) was already online"
         default:
             return "linux: CPU \(c) is online again and back in Linux's hands"
+        }
+    }
+
+    /// Whether a Linux `cpu_down`/`cpu_up` step is the exported call the seed's Linux 5.6
+    /// driver makes (rather than the hotplug core inside `remove_cpu`/`add_cpu`).
+    static func isExportedCall(_ e: TraceEvent) -> Bool {
+        e.kind == LinuxTrace.cpuDownExported || e.kind == LinuxTrace.cpuDownExportedDone
+            || e.kind == LinuxTrace.cpuUpExported || e.kind == LinuxTrace.cpuUpExportedDone
+    }
+
+    static func exportedCPUDown(_ e: TraceEvent, _ f: Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "driver → linux: cpu_down(\(c)) — the seed's jailhouse_cmd_cell_create (Linux 5.6) takes CPU \(c) away from Linux; it bypasses the CPU device, so /sys/devices/system/cpu/cpu\(c)/online keeps reading 1"
+        case (_, .error(let err)):
+            return "linux: cpu_down(\(c)) failed with -\(err.name); the driver must roll back what it already did"
+        default:
+            return "linux: CPU \(c) is offline now (cpu_online_mask), though its device, and the sysfs online file, were never told"
+        }
+    }
+
+    static func exportedCPUUp(_ e: TraceEvent, _ f: Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "driver → linux: cpu_up(\(c)) — the seed's driver gives CPU \(c) back to Linux (INIT/SIPI through the hypervisor), again past the CPU device"
+        case (_, .error(let err)):
+            return "linux: cpu_up(\(c)) failed with -\(err.name); the CPU stays offline"
+        default:
+            return "linux: CPU \(c) is online again; the sysfs online file keeps whatever it said before"
         }
     }
 
@@ -141,11 +173,11 @@ public enum Narration {
             "driver: are the cell's CPUs (\(f["cell"] ?? "?")) all still the root cell's (\(f["root"] ?? "?"))? \(e.result == .ok || e.result == .none ? "" : "No → \(resultWords(e.result))")"
         }, mirrors: "cpumask_subset in jailhouse_cmd_cell_create (driver/cell.c)"),
         key(.driver, "cpu_down"): Entry(text: { e, f in
-            "driver: cpu_down(\(f.cpu(e))) — jailhouse_cmd_cell_create takes CPU \(f.cpu(e)) away from Linux before the hypervisor may give it to the cell"
-        }, mirrors: "remove_cpu (kernel/cpu.c), called from jailhouse_cmd_cell_create"),
+            "driver: cpu_down(\(f.cpu(e))) failed with \(resultWords(e.result)) — the seed's jailhouse_cmd_cell_create jumps to its error_cpu_online rollback"
+        }, mirrors: "jailhouse_cmd_cell_create (driver/cell.c, Linux ≤ 5.6)"),
         key(.driver, "cpu_up"): Entry(text: { e, f in
-            "driver: cpu_up(\(f.cpu(e))) — the driver gives CPU \(f.cpu(e)) back to Linux (destroy or rollback)"
-        }, mirrors: "add_cpu (kernel/cpu.c)"),
+            "driver: cpu_up(\(f.cpu(e)))\(f.raw.contains("rollback") ? " during the rollback" : "") → \(resultWords(e.result))"
+        }, mirrors: "jailhouse_cmd_cell_create / cell_destroy (driver/cell.c, Linux ≤ 5.6)", key: false),
         key(.driver, "hypercall"): Entry(text: { e, f in
             "driver → hypervisor: \(f.name)\(e.result == .none ? "" : " answers \(resultWords(e.result))")"
         }, mirrors: "jailhouse_call_arg1 (driver/main.h)"),
@@ -279,6 +311,13 @@ public enum Narration {
     static func explain(_ e: TraceEvent, admin: Bool, language: Language) -> String {
         let f = Fields(e, admin: admin)
         let mirrorsWord = language == .zh ? "对应" : "mirrors"
+        if e.layer == .linux, isExportedCall(e) {
+            let down = e.op == "cpu_down"
+            var s = language == .zh ? (down ? NarrationZH.exportedCPUDown(e, f) : NarrationZH.exportedCPUUp(e, f))
+                : (down ? exportedCPUDown(e, f) : exportedCPUUp(e, f))
+            s += " [\(mirrorsWord) \(down ? "cpu_down" : "cpu_up") (kernel/cpu.c, Linux ≤ 5.6)]"
+            return s
+        }
         if let entry = table[key(e.layer, e.op)] {
             var s = language == .zh ? (NarrationZH.table[key(e.layer, e.op)]?(e, f) ?? entry.text(e, f)) : entry.text(e, f)
             if let m = entry.mirrors ?? e.mirrors { s += " [\(mirrorsWord) \(m)]" }
@@ -297,6 +336,8 @@ public enum Narration {
     public static func isKeyStep(_ e: TraceEvent) -> Bool {
         if e.layer == .fault { return true }
         if e.layer == .user { return false }
+        // The seed's cpu_down/cpu_up are the driver handing CPUs across, as remove_cpu/add_cpu are.
+        if e.layer == .linux, isExportedCall(e) { return true }
         guard let entry = table[key(e.layer, e.op)] else {
             if case .error = e.result { return true }
             return false

@@ -37,6 +37,30 @@ enum NarrationZH {
 
     static func key(_ l: TraceLayer, _ op: String) -> String { Narration.key(l, op) }
 
+    static func exportedCPUDown(_ e: TraceEvent, _ f: Narration.Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "驱动 → linux：cpu_down(\(c))——种子文档里的 jailhouse_cmd_cell_create（Linux 5.6）从 Linux 手里拿走 CPU \(c)；它绕过了 CPU 设备，所以 /sys/devices/system/cpu/cpu\(c)/online 仍然读出 1"
+        case (_, .error(let err)):
+            return "linux：cpu_down(\(c)) 失败，返回 -\(err.name)；驱动必须撤销已经做过的事"
+        default:
+            return "linux：CPU \(c) 已下线（cpu_online_mask），但没有人告诉它的设备，sysfs 的 online 文件也不知道"
+        }
+    }
+
+    static func exportedCPUUp(_ e: TraceEvent, _ f: Narration.Fields) -> String {
+        let c = f.cpu(e)
+        switch (e.phase, e.result) {
+        case (.begin, _):
+            return "驱动 → linux：cpu_up(\(c))——种子文档里的驱动把 CPU \(c) 还给 Linux（INIT/SIPI 经过 hypervisor），同样绕过 CPU 设备"
+        case (_, .error(let err)):
+            return "linux：cpu_up(\(c)) 失败，返回 -\(err.name)；这颗 CPU 仍然下线"
+        default:
+            return "linux：CPU \(c) 重新上线；sysfs 的 online 文件还是原来的值"
+        }
+    }
+
     static let table: [String: Text] = [
         key(.user, "command"): { _, f in "用户：执行 `jhsim \(f.raw)`" },
         key(.user, "done"): { e, _ in
@@ -75,6 +99,12 @@ enum NarrationZH {
         },
         key(.driver, "remove_cpu"): { e, f in
             "驱动：remove_cpu(\(f.cpu(e))) 失败，返回 \(resultWords(e.result))——jailhouse_cmd_cell_create 跳到 error_cpu_online 回滚"
+        },
+        key(.driver, "cpu_down"): { e, f in
+            "驱动：cpu_down(\(f.cpu(e))) 失败，返回 \(resultWords(e.result))——种子文档里的 jailhouse_cmd_cell_create 跳到 error_cpu_online 回滚"
+        },
+        key(.driver, "cpu_up"): { e, f in
+            "驱动：\(f.raw.contains("rollback") ? "回滚中" : "")cpu_up(\(f.cpu(e))) → \(resultWords(e.result))"
         },
         key(.driver, "add_cpu"): { e, f in
             "驱动：\(f.raw.contains("rollback") ? "回滚中" : "")add_cpu(\(f.cpu(e))) → \(resultWords(e.result))"

@@ -1,5 +1,6 @@
 import JHABI
 import JHHypervisor
+import JHLinux
 import JHMachine
 
 /// What one CPU was doing over a stretch of virtual time: the picture behind the
@@ -55,9 +56,12 @@ public enum Ownership {
                 let e = events[ei]
                 ei += 1
                 // Linux finishing remove_cpu/add_cpu flips the CPU's online state mid-command.
-                if e.layer == .linux, e.phase == .end, e.result == .ok, e.op == "remove_cpu" || e.op == "add_cpu",
+                // (The seed's Linux 5.6 driver calls the exported cpu_down/cpu_up instead.)
+                let exported = e.kind == LinuxTrace.cpuDownExportedDone || e.kind == LinuxTrace.cpuUpExportedDone
+                if e.layer == .linux, e.phase == .end, e.result == .ok,
+                   e.op == "remove_cpu" || e.op == "add_cpu" || exported,
                    let cpu = e.number("cpu"), cpu >= 0, cpu < n {
-                    change(cpu, e.time, current[cpu].0, current[cpu].1, e.op == "add_cpu")
+                    change(cpu, e.time, current[cpu].0, current[cpu].1, e.op == "add_cpu" || e.op == "cpu_up")
                     continue
                 }
                 guard e.kind == HypervisorTrace.owner, let cpu = e.number("cpu") ?? e.cpu else { continue }

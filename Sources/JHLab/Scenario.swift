@@ -98,7 +98,7 @@ public struct Scenario: Sendable {
                 guard !sawCommand else { throw fail("`machine` must come before the first command") }
                 for w in words.dropFirst() {
                     let kv = w.split(separator: "=", maxSplits: 1).map(String.init)
-                    guard kv.count == 2 else { throw fail("machine takes key=value: cpus, seed, profile, executor") }
+                    guard kv.count == 2 else { throw fail("machine takes key=value: cpus, seed, profile, executor, kernel") }
                     switch kv[0] {
                     case "cpus":
                         guard let v = CNumber.unsigned(kv[1]), v >= 1, v <= UInt64(Machine.maxCPUs) else { throw fail("bad cpus '\(kv[1])'") }
@@ -112,7 +112,10 @@ public struct Scenario: Sendable {
                     case "executor":
                         guard let k = ExecutorKind(rawValue: kv[1]) else { throw fail("unknown executor '\(kv[1])'; valid: dispatch, inline") }
                         s.parameters.executor = k
-                    default: throw fail("unknown machine key '\(kv[0])'; valid: cpus, seed, profile, executor")
+                    case "kernel":
+                        guard let k = KernelVersion(argument: kv[1]) else { throw fail("unknown kernel '\(kv[1])'; valid: \(KernelVersion.usage)") }
+                        s.parameters.kernel = k
+                    default: throw fail("unknown machine key '\(kv[0])'; valid: cpus, seed, profile, executor, kernel")
                     }
                 }
             case "expect":

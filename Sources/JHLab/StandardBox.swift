@@ -19,7 +19,7 @@ final class StandardBox: JailhouseBox {
     init(_ p: BoxParameters) throws {
         guard let profile = Profile.named(p.profile) else { throw LabError("unknown profile '\(p.profile)'") }
         sim = try SimulatedBox(cpus: p.cpus, seed: p.seed, profile: profile, executor: p.executor,
-                               cost: try p.costModel())
+                               cost: try p.costModel(), kernelVersion: p.kernel)
     }
 
     func ioctl(_ command: IoctlCommand, _ payload: IoctlPayload, signalAfter: VirtualDuration?,
@@ -92,7 +92,7 @@ final class StandardBox: JailhouseBox {
         let state = sim.hypervisor.cpuState(cpu)
         return CPUStatus(cpu: cpu, online: sim.kernel.cpuOnline(cpu), hotplugState: sim.kernel.cpuStatus(cpu),
                          owner: owner, ownerName: name, hypervisorState: Self.words(state),
-                         failed: state == .failed)
+                         failed: state == .failed, onlineFile: sim.kernel.onlineFile(cpu))
     }
 
     /// Short table words for the hypervisor's per-CPU states.

@@ -26,6 +26,9 @@ public final class Kernel: @unchecked Sendable {
     /// `offline_disabled`, so `remove_cpu(0)` is EPERM and `cpu0/online` does not exist);
     /// older kernels with CONFIG_BOOTPARAM_HOTPLUG_CPU0 could.
     public let bootCPUHotpluggable: Bool
+    /// The kernel release the box runs: it decides which hotplug calls the Jailhouse
+    /// driver makes (`cpu_down`/`cpu_up` before 5.7, `remove_cpu`/`add_cpu` since).
+    public let version: KernelVersion
 
     /// Platform hook to bring an AP up: sends INIT/SIPI to the CPU and says whether it
     /// came alive. Bare metal: always true. With Jailhouse enabled the lab wires this to
@@ -69,9 +72,10 @@ public final class Kernel: @unchecked Sendable {
     /// Boots the kernel: every CPU of the machine is possible, present and online (CPU 0
     /// is the boot CPU); sysfs holds the CPU files; a status provider describes each
     /// CPU's hotplug state.
-    public init(machine: Machine, bootCPUHotpluggable: Bool = false) {
+    public init(machine: Machine, bootCPUHotpluggable: Bool = false, version: KernelVersion = .current) {
         self.machine = machine
         self.bootCPUHotpluggable = bootCPUHotpluggable
+        self.version = version
         let n = machine.cpuCount
         cpuDirNames = (0..<n).map { "cpu\($0)" }
         cpuhp = Array(repeating: CPUHotplugMachine(state: .online), count: n)

@@ -73,6 +73,14 @@ public enum LinuxTrace {
                                        mirrors: "{fn:c:cb} (cpuhp_invoke_callback, kernel/cpu.c)")
     public static let cpuhpRollback = k(0x2f, "cpuhp_rollback", "cpu={cpu:a} state={state:b:hp} fn={fn:c:cb}",
                                         mirrors: "{fn:c:cb} (cpuhp_invoke_callback, kernel/cpu.c)")
+    /// The exported calls of Linux ≤ 5.6 that the seed's driver makes: the hotplug core
+    /// without the CPU's device (`dev->offline`, sysfs `cpuN/online`, stays as it was).
+    public static let cpuDownExported = k(0x38, "cpu_down", phase: .begin, "cpu={cpu:a} (exported call: the device is bypassed)",
+                                          mirrors: "cpu_down (kernel/cpu.c, Linux ≤ 5.6)", legacy: .absent)
+    public static let cpuDownExportedDone = k(0x39, "cpu_down", phase: .end, "cpu={cpu:a} (exported call)", legacy: .absent)
+    public static let cpuUpExported = k(0x3a, "cpu_up", phase: .begin, "cpu={cpu:a} (exported call: the device is bypassed)",
+                                        mirrors: "cpu_up (kernel/cpu.c, Linux ≤ 5.6)", legacy: .absent)
+    public static let cpuUpExportedDone = k(0x3b, "cpu_up", phase: .end, "cpu={cpu:a} (exported call)", legacy: .absent)
 
     // Processes, user memory, signals
     public static let spawn = k(0x40, "spawn", "pid={pid:a} name={name:t}", mirrors: "kernel_clone (kernel/fork.c)")
@@ -120,6 +128,7 @@ public enum LinuxTrace {
         removeCPU, removeCPUAlready, removeCPUDone, addCPU, addCPUAlready, addCPUDone,
         cpuDown, cpuUp, cpuDownDone, cpuUpDone, cpuDownFailed, cpuUpFailed, cpuhpStuck,
         cpuhpTeardown, cpuhpBringup, cpuhpRollback, cpuhpFailStore, cpuhpFailInjected,
+        cpuDownExported, cpuDownExportedDone, cpuUpExported, cpuUpExportedDone,
         spawn, exit, mmap, copyFromUser, copyToUser, signal,
         mutexLockInjected, mutexLock, mutexLockInterrupted, mutexLockDeadlock, mutexWait, mutexUnlockNotOwner, mutexUnlock,
         pciAddDevice, pciRemoveDevice, pciRegisterDriver, pciUnregisterDriver, pciAddDynID, pciUnbind, pciProbe,

@@ -12,10 +12,10 @@ struct Rig {
     let tool: JailhouseTool
 
     init(cpus: Int = 4, seed: UInt64 = 1, profile: Profile = .upstream, executor: ExecutorKind = .inline,
-         faults: [String] = [], traceLevel: TraceLevel = .full) throws {
+         faults: [String] = [], traceLevel: TraceLevel = .full, kernel: KernelVersion = .current) throws {
         let rules = try faults.map { try FaultRule(parsing: $0, catalog: SimulatedBox.faultCatalog) }
         box = try SimulatedBox(cpus: cpus, seed: seed, profile: profile, executor: executor, faults: rules,
-                               traceLevel: traceLevel)
+                               traceLevel: traceLevel, kernelVersion: kernel)
         tool = JailhouseTool(box: box)
     }
 
