@@ -14,7 +14,7 @@ public struct CommandOutput: Hashable, Sendable {
     }
 }
 
-/// The logic of `jhsim config check|show|build|synth`, kept in the library so that it is
+/// The logic of `jhsim config check|lint|show|build|synth`, kept in the library so that it is
 /// tested directly; `Sources/jhsim` only parses arguments and prints.
 public enum ConfigCLI {
     /// Reads a whole file.
@@ -113,13 +113,15 @@ public enum ConfigCLI {
         error.structName == "file" ? error.message + "\n" : "\(path): \(error)\n"
     }
 
-    // MARK: check
+    // MARK: lint
 
-    /// `jhsim config check FILE…`: exit 0 when no file has an error (warnings do not fail).
-    public static func check(paths: [String], json: Bool) -> CommandOutput {
+    /// `jhsim config lint FILE…`: jhsim's own findings (`ConfigChecker`), stricter than
+    /// upstream's `config check` (`ConfigCheckReport`) and with the cross-cell RAM and CPU
+    /// sharing checks. Exit 0 when no file has an error (warnings do not fail).
+    public static func lint(paths: [String], json: Bool) -> CommandOutput {
         var out = CommandOutput()
         guard !paths.isEmpty else {
-            return CommandOutput(stderr: "config check: give at least one config file\n", exitCode: 1)
+            return CommandOutput(stderr: "config lint: give at least one config file\n", exitCode: 1)
         }
         var files: [(name: String, bytes: [UInt8])] = []
         var findings: [Finding] = []

@@ -18,6 +18,13 @@ public enum InmateKind: String, CaseIterable, Sendable, Codable {
     case crashing
     /// Finds a comm-region ABI revision it does not speak and sets FAILED_COMM_REV.
     case commRevMismatch = "comm-rev-mismatch"
+    /// Upstream's apic-demo (inmates/demos/x86/apic-demo.c) as written: RUNNING_LOCKED from
+    /// boot; the first shutdown request is denied with "Rejecting first shutdown request -
+    /// try again!"; the second gets no reply at all: the demo prints "Stopped APIC demo"
+    /// and sets its state to SHUT_DOWN, which ends the hypervisor's wait. Every other
+    /// message (RECONFIG_COMPLETED included) is answered UNKNOWN. The other upstream x86
+    /// demos never read the comm region: their configs are PASSIVE_COMMREG (`passive`).
+    case apicDemo = "apic-demo"
 
     /// The default by config: passive when PASSIVE_COMMREG is set, cooperative otherwise.
     public static func defaultKind(for flags: CellFlags) -> InmateKind {
@@ -31,7 +38,7 @@ extension Hypervisor {
     func respondingCPU(_ cell: HVCell, to msg: CommMessage) -> CPUID? {
         guard let kind = cell.inmate else { return nil }
         switch kind {
-        case .cooperative, .locking: break
+        case .cooperative, .locking, .apicDemo: break
         case .passive, .unresponsive, .crashing, .commRevMismatch: return nil
         }
         return cell.cpus.first { cpuState($0) == .runningCell }
@@ -45,6 +52,21 @@ extension Hypervisor {
             machine.advance(machine.cost.inmateReply)
             let reply: CommReply
             switch (kind, msg) {
+            case (.apicDemo, .shutdownRequest):
+                // Mirrors the message loop of `inmate_main` in inmates/demos/x86/apic-demo.c.
+                cell.shutdownRequests += 1
+                if cell.shutdownRequests == 1 {
+                    inmatePrint(cell, cpu, "Rejecting first shutdown request - try again!\n")
+                    reply = .requestDenied
+                } else {
+                    // terminate: no reply; the loop ends and the demo reports SHUT_DOWN.
+                    inmatePrint(cell, cpu, "Stopped APIC demo\n")
+                    machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.shutDown.rawValue)
+                    machine.record(HypervisorTrace.inmateReply, cpu: cpu, a: Int(cell.id), b: kind.traceValue, c: Int(msg.rawValue),
+                                   d: Int(CommReply.none.rawValue))
+                    return
+                }
+            case (.apicDemo, _): reply = .unknown
             case (.locking, .shutdownRequest):
                 cell.shutdownRequests += 1
                 if cell.shutdownRequests == 1 {
@@ -90,16 +112,19 @@ extension Hypervisor {
                 machine.record(HypervisorTrace.inmateCommRev, cpu: first, result: .error(.invalidArgument),
                                a: Int(cell.id), b: Int(revision), c: Int(revision &+ 1))
                 return
-            case .locking:
+            case .locking, .apicDemo:
                 machine.memory.writeU32(page + UInt64(CommOffset.cellState), CellState.runningLocked.rawValue)
                 machine.record(HypervisorTrace.inmateLock, cpu: first, a: Int(cell.id))
             default: break
             }
-            for ch in "\(cell.name): \(kind.rawValue) inmate on CPU \(first)\n".utf8 {
-                // Permission failures are the inmate's problem: it stays silent.
-                if (try? hypercall(cpu: first, .debugConsolePutc, UInt64(ch))) != 0 { break }
-            }
+            inmatePrint(cell, first, "\(cell.name): \(kind.rawValue) inmate on CPU \(first)\n")
         }
+    }
+
+    /// The inmate's `printk` through the debug-console hypercall, one character at a time;
+    /// run on the inmate's CPU. Permission failures are the inmate's problem: it stays silent.
+    func inmatePrint(_ cell: HVCell, _ cpu: CPUID, _ text: String) {
+        for ch in text.utf8 where (try? hypercall(cpu: cpu, .debugConsolePutc, UInt64(ch))) != 0 { break }
     }
 
     /// Mirrors `panic_park` in hypervisor/control.c (§4.10): the CPU is marked failed and

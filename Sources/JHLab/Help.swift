@@ -298,7 +298,8 @@ public enum Help {
             """
         case "config": """
             usage: jhsim config list
-                   jhsim config check FILE...
+                   jhsim config check SYSCONFIG [CELLCONFIG...]
+                   jhsim config lint FILE... [--json]
                    jhsim config show FILE [--format text|json|yaml]
                    jhsim config build SOURCE -o FILE [--force]
                    jhsim config synth --cpus N [--cells K] [--max-cells M] [--yaml] [-o DIR]

@@ -5,12 +5,12 @@ import JHConfig
 import Glibc
 #endif
 
-/// `jhsim config …`: check, show, build and synthesise configuration files.
+/// `jhsim config …`: check, lint, show, build and synthesise configuration files.
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Check, show, build and synthesise Jailhouse configurations.",
-        subcommands: [ConfigList.self, ConfigCheck.self, ConfigShow.self, ConfigBuild.self, ConfigSynth.self]
+        subcommands: [ConfigList.self, ConfigCheck.self, ConfigLint.self, ConfigShow.self, ConfigBuild.self, ConfigSynth.self]
     )
 }
 

@@ -18,7 +18,7 @@ import Testing
         let show = ConfigCLI.show(path: "tiny-demo", format: .text)
         #expect(show.exitCode == 0 && show.stdout.hasPrefix("cell config \"tiny-demo\": revision 14"))
         #expect(ConfigCLI.show(path: "qemu-x86.cell", format: .text).stdout.hasPrefix("system config \"QEMU-VM\""))
-        let check = ConfigCLI.check(paths: ["qemu-x86", "tiny-demo", "apic-demo"], json: false)
+        let check = ConfigCLI.lint(paths: ["qemu-x86", "tiny-demo", "apic-demo"], json: false)
         #expect(check.exitCode == 0 && check.stdout.hasSuffix("3 files, 0 errors, 0 warnings\n"))
     }
 

@@ -14,7 +14,7 @@ struct CLITests {
 
     @Test("check: valid files exit 0 with a summary; warnings do not fail")
     func checkValid() {
-        let out = ConfigCLI.check(paths: [Self.path("tiny-demo.cell"), Self.path("cpu0-demo.cell")], json: false)
+        let out = ConfigCLI.lint(paths: [Self.path("tiny-demo.cell"), Self.path("cpu0-demo.cell")], json: false)
         #expect(out.exitCode == 0)
         #expect(out.stdout.hasPrefix("\(Self.path("tiny-demo.cell")): ok\n"))
         #expect(out.stdout.contains("cpu0-demo.cell: warning: CPU set: the cell asks for CPU 0"))
@@ -24,7 +24,7 @@ struct CLITests {
     @Test("check: a bad file exits 1 and the JSON lists file, severity, field, offset, message")
     func checkBadJSON() {
         let bad = FixturePaths.bad.appendingPathComponent("wrong-revision.cell").path
-        let out = ConfigCLI.check(paths: [bad, "/nonexistent.cell"], json: true)
+        let out = ConfigCLI.lint(paths: [bad, "/nonexistent.cell"], json: true)
         #expect(out.exitCode == 1)
         #expect(out.stdout.contains("\"file\": \"\(bad)\""))
         #expect(out.stdout.contains("\"severity\": \"error\""))
@@ -32,7 +32,7 @@ struct CLITests {
         #expect(out.stdout.contains("\"offset\": 6"))
         #expect(out.stdout.contains("\"offset\": null"))
         #expect(out.stdout.contains("\"message\": \"/nonexistent.cell does not exist\""))
-        #expect(ConfigCLI.check(paths: [], json: false).exitCode == 1)
+        #expect(ConfigCLI.lint(paths: [], json: false).exitCode == 1)
     }
 
     @Test("show: text lists named flags, hex addresses and CPU ranges")
@@ -103,7 +103,7 @@ struct CLITests {
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         #expect(files == ["cell-1.cell", "cell-1.yaml", "cell-2.cell", "cell-2.yaml", "cell-3.cell", "cell-3.yaml",
                           "system.cell", "system.yaml"])
-        let check = ConfigCLI.check(paths: files.filter { $0.hasSuffix(".cell") }.map { dir.appendingPathComponent($0).path }, json: false)
+        let check = ConfigCLI.lint(paths: files.filter { $0.hasSuffix(".cell") }.map { dir.appendingPathComponent($0).path }, json: false)
         #expect(check.exitCode == 0 && check.stdout.hasSuffix("4 files, 0 errors, 0 warnings\n"), "\(check.stdout)")
         let c3 = try CellConfig.decode(FixturePaths.bytes(dir.appendingPathComponent("cell-3.cell")))
         #expect(c3.cpus == CPUSet(range: 9 ..< 13))

@@ -141,7 +141,35 @@ import JHMachine
         #expect(rig.hv.cells[1].inmate == .cooperative, "applied at the next start")
         #expect(try rig.call(.cellStart, 2) == 0)
         #expect(rig.hv.cells[1].inmate == .locking)
-        #expect(InmateKind.allCases.map(\.rawValue) == ["passive", "cooperative", "locking", "unresponsive", "crashing", "comm-rev-mismatch"])
+        #expect(InmateKind.allCases.map(\.rawValue) == ["passive", "cooperative", "locking", "unresponsive", "crashing", "comm-rev-mismatch", "apic-demo"])
+    }
+
+    @Test func upstreamsApicDemoDeniesOnceThenStopsWithoutAReply() throws {
+        let rig = try Rig()
+        rig.hv.setInmate(.apicDemo, forCell: 2)
+        #expect(try rig.create(.apic()) == 0)
+        #expect(try rig.call(.cellStart, 2) == 0)
+        #expect(rig.commU32(2, 8) == CellState.runningLocked.rawValue, "locked from boot")
+        // Another cell cannot be created while apic-demo holds RUNNING_LOCKED.
+        #expect(try rig.create(.tiny()) == -1)
+        #expect(try rig.call(.cellDestroy, 2) == -1)
+        #expect(rig.hv.console.contains("Rejecting first shutdown request - try again!\n"))
+        #expect(rig.commU32(2, 16) == CommReply.requestDenied.rawValue)
+        #expect(try rig.call(.cellDestroy, 2) == 0, "the second request ends the demo")
+        #expect(rig.hv.console.contains("Stopped APIC demo\n"))
+        #expect(rig.m.trace.events.contains { $0.layer == .inmate && $0.op == "reply" && $0.detail.contains("SHUTDOWN_REQUEST") && $0.detail.contains("reply=NONE") })
+    }
+
+    @Test func upstreamsApicDemoAnswersOtherMessagesUnknown() throws {
+        let rig = try Rig()
+        rig.hv.setInmate(.apicDemo, forCell: 2)
+        #expect(try rig.create(.apic()) == 0)
+        #expect(try rig.call(.cellStart, 2) == 0)
+        // Unlock by hand so that a second create may run and send RECONFIG_COMPLETED.
+        rig.m.memory.writeU32(rig.hv.commPageAddress(ofCell: 2)! + 8, CellState.running.rawValue)
+        #expect(try rig.create(.tiny()) == 0, "an UNKNOWN reply to an information message is ignored")
+        #expect(rig.commU32(2, 12) == CommMessage.reconfigCompleted.rawValue)
+        #expect(rig.commU32(2, 16) == CommReply.unknown.rawValue)
     }
 
     @Test func inmatesWriteToTheDebugConsoleWhenPermitted() throws {
